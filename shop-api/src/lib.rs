@@ -1,1 +1,106 @@
-//! placeholder
+//! The shop's public HTTP API and the operational endpoints every process serves.
+//!
+//! # Layout
+//!
+//! - [`router`] builds the whole [`axum::Router`] from an [`AppState`]; tests drive it
+//!   with `oneshot`, binaries serve it with [`server::serve`].
+//! - `public`: the public API's handlers (register, login, products, search, cart,
+//!   checkout, orders, recommendations) and its OpenAPI description ([`openapi`]).
+//! - `ops`: `/health/live`, `/health/ready`, `/metrics`, `/openapi.json`, and
+//!   `/admin/faults` and `/admin/audit` (loopback and admin token only).
+//! - [`dto`]: request and response bodies: the wire contract.
+//! - [`error`]: [`ApiError`], the one place where errors become statuses.
+//! - [`extract`]: extractors for bodies, queries, paths, the bearer token, admin access.
+//! - [`metrics`]: Prometheus metrics per route and per component call.
+//! - [`server`]: graceful, bounded shutdown and readiness.
+//!
+//! # Invariant
+//!
+//! Handlers see only [`shop_domain::Shop`]: the same router serves the monolith (local
+//! components) and the split gateway (remote stubs of the same traits).
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+mod ops;
+mod public;
+pub mod server;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shop_domain::{Shop, TokenKey};
+use shop_faults::Faults;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use server::Readiness;
+
+/// The largest request body accepted; every legitimate body is far smaller.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub shop: Shop,
+    /// Verifies bearer tokens locally, without calling users.
+    pub tokens: TokenKey,
+    /// The fault table that `/admin/faults` edits.
+    pub faults: Faults,
+    pub metrics: Arc<Metrics>,
+    /// The secret `/admin/` requires in `X-Admin-Token`.
+    pub admin_token: Arc<str>,
+    pub readiness: Readiness,
+}
+
+/// The whole HTTP surface of a shop process.
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .merge(public::routes())
+        .merge(ops::routes())
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state)
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
+    .into_response()
+}
+
+/// The OpenAPI document of the public API, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    public::ApiDoc::openapi()
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

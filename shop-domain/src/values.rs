@@ -156,7 +156,7 @@ macro_rules! text_type {
             pub fn parse(raw: &str) -> Result<Self, ShopError> {
                 let len = raw.chars().count();
                 let allowed: fn(char) -> bool = $allowed;
-                if len < $min || len > $max || !raw.chars().all(allowed) {
+                if !($min..=$max).contains(&len) || !raw.chars().all(allowed) {
                     return Err(ShopError::invalid($field, $rule));
                 }
                 Ok(Self(raw.to_owned()))

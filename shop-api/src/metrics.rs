@@ -1,0 +1,179 @@
+//! Prometheus metrics: HTTP requests per route, and calls per component.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use shop_domain::Component;
+use shop_faults::{CallObserver, Outcome};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatusLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    component: &'static str,
+    operation: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallOutcomeLabels {
+    component: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProcessLabels {
+    architecture: String,
+    role: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Latency buckets from 10 us to about 84 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_01, 2.0, 24))
+}
+
+/// Every metric a process exports. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<RouteStatusLabels, Counter>,
+    http_duration: HistogramFamily<RouteLabels>,
+    component_calls: Family<CallOutcomeLabels, Counter>,
+    component_duration: HistogramFamily<CallLabels>,
+}
+
+impl Metrics {
+    /// `architecture` (`monolith`, `split`) and `role` (`monolith`, `gateway`, `catalog`, ...)
+    /// label the process in `shop_process_info`.
+    pub fn new(architecture: &str, role: &str) -> Arc<Self> {
+        let mut registry = Registry::with_prefix("shop");
+        let http_requests = Family::<RouteStatusLabels, Counter>::default();
+        let http_duration =
+            HistogramFamily::<RouteLabels>::new_with_constructor(latency_histogram as fn() -> _);
+        let component_calls = Family::<CallOutcomeLabels, Counter>::default();
+        let component_duration =
+            HistogramFamily::<CallLabels>::new_with_constructor(latency_histogram as fn() -> _);
+        let info = Family::<ProcessLabels, Gauge>::default();
+        info.get_or_create(&ProcessLabels {
+            architecture: architecture.to_owned(),
+            role: role.to_owned(),
+        })
+        .set(1);
+
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route",
+            http_duration.clone(),
+        );
+        registry.register(
+            "component_calls",
+            "Calls into a component (in-process or remote), by outcome",
+            component_calls.clone(),
+        );
+        registry.register(
+            "component_call_duration_seconds",
+            "Time a component call took, faults included",
+            component_duration.clone(),
+        );
+        registry.register("process_info", "What this process is", info);
+        Arc::new(Self {
+            registry,
+            http_requests,
+            http_duration,
+            component_calls,
+            component_duration,
+        })
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl CallObserver for Metrics {
+    fn observe(
+        &self,
+        component: Component,
+        operation: &'static str,
+        outcome: Outcome,
+        elapsed: Duration,
+    ) {
+        let name = component.name();
+        self.component_calls
+            .get_or_create(&CallOutcomeLabels {
+                component: name,
+                operation,
+                outcome: outcome.as_str(),
+            })
+            .inc();
+        self.component_duration
+            .get_or_create(&CallLabels {
+                component: name,
+                operation,
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Middleware: counts and times every request by its route template.
+pub(crate) async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    metrics
+        .http_duration
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    metrics
+        .http_requests
+        .get_or_create(&RouteStatusLabels {
+            method,
+            route,
+            status,
+        })
+        .inc();
+    response
+}

@@ -1,0 +1,272 @@
+//! What can go wrong with a component, and the table of active faults.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use shop_domain::{Component, ShopError};
+use tokio::sync::watch;
+
+/// One fault, applied to every call into a component until it is cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Adds `latency_ms`, plus up to `jitter_ms` drawn uniformly, before each call.
+    Slow {
+        latency_ms: u64,
+        #[serde(default)]
+        jitter_ms: u64,
+    },
+    /// Fails this share of calls (0 < rate <= 1) as "unavailable".
+    Fail { rate: f64 },
+    /// Calls wait, without using CPU, until the fault is cleared or changed.
+    Hang,
+    /// Spins the calling thread for `cpu_ms` before each call.
+    BurnCpu { cpu_ms: u64 },
+    /// Aborts the whole process on the next call, as a crash would.
+    Abort,
+}
+
+impl Fault {
+    /// Refuses values that cannot be meant (and would wedge a test for hours).
+    pub fn validate(&self) -> Result<(), ShopError> {
+        const TEN_MINUTES_MS: u64 = 600_000;
+        match *self {
+            Fault::Slow {
+                latency_ms,
+                jitter_ms,
+            } if latency_ms + jitter_ms > TEN_MINUTES_MS => Err(ShopError::invalid(
+                "latency_ms",
+                "latency plus jitter must be at most 600000",
+            )),
+            Fault::Fail { rate } if !(rate > 0.0 && rate <= 1.0) => {
+                Err(ShopError::invalid("rate", "must be above 0 and at most 1"))
+            }
+            Fault::BurnCpu { cpu_ms } if cpu_ms == 0 || cpu_ms > 10_000 => {
+                Err(ShopError::invalid("cpu_ms", "must be between 1 and 10000"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The live fault table, shared by every [`Edge`](crate::Edge) of one process.
+/// Cloning is cheap and clones share the table.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Read on every component call: lets the common case (no faults) skip the lock.
+    any: AtomicBool,
+    table: RwLock<BTreeMap<Component, Fault>>,
+    /// Bumped on every change, so hung calls wake up and look again.
+    changed: watch::Sender<u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            any: AtomicBool::new(false),
+            table: RwLock::default(),
+            changed: watch::Sender::new(0),
+        }
+    }
+}
+
+impl Faults {
+    pub fn set(&self, component: Component, fault: Fault) -> Result<(), ShopError> {
+        fault.validate()?;
+        tracing::warn!(%component, ?fault, "fault injected");
+        self.update(|table| {
+            table.insert(component, fault);
+        });
+        Ok(())
+    }
+
+    /// Clears one component's fault; returns whether there was one.
+    pub fn clear(&self, component: Component) -> bool {
+        let mut had = false;
+        self.update(|table| had = table.remove(&component).is_some());
+        if had {
+            tracing::info!(%component, "fault cleared");
+        }
+        had
+    }
+
+    pub fn clear_all(&self) {
+        self.update(BTreeMap::clear);
+        tracing::info!("all faults cleared");
+    }
+
+    /// The active faults, by component.
+    pub fn active(&self) -> BTreeMap<Component, Fault> {
+        self.read().clone()
+    }
+
+    fn get(&self, component: Component) -> Option<Fault> {
+        if !self.inner.any.load(Ordering::Acquire) {
+            return None;
+        }
+        self.read().get(&component).cloned()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Component, Fault>> {
+        // A poisoned table only means a panic elsewhere while holding it; the map is still whole.
+        self.inner.table.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut BTreeMap<Component, Fault>)) {
+        let mut table = self.inner.table.write().unwrap_or_else(|e| e.into_inner());
+        change(&mut table);
+        self.inner.any.store(!table.is_empty(), Ordering::Release);
+        drop(table);
+        self.inner
+            .changed
+            .send_modify(|generation| *generation += 1);
+    }
+
+    /// Applies `component`'s fault, if any, to one call: waits, spins, fails or aborts.
+    pub async fn apply(&self, component: Component) -> Result<(), ShopError> {
+        let mut changes = self.inner.changed.subscribe();
+        loop {
+            match self.get(component) {
+                None => return Ok(()),
+                Some(Fault::Slow {
+                    latency_ms,
+                    jitter_ms,
+                }) => {
+                    let jitter = if jitter_ms > 0 {
+                        rand::rng().random_range(0..=jitter_ms)
+                    } else {
+                        0
+                    };
+                    tokio::time::sleep(Duration::from_millis(latency_ms + jitter)).await;
+                    return Ok(());
+                }
+                Some(Fault::Fail { rate }) => {
+                    return if rand::rng().random::<f64>() < rate {
+                        Err(ShopError::unavailable(component, "injected failure"))
+                    } else {
+                        Ok(())
+                    };
+                }
+                Some(Fault::Hang) => {
+                    // Wait for the table to change, then look again.
+                    if changes.changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(Fault::BurnCpu { cpu_ms }) => {
+                    burn_cpu(Duration::from_millis(cpu_ms));
+                    return Ok(());
+                }
+                Some(Fault::Abort) => {
+                    tracing::error!(%component, "injected fault: aborting the process");
+                    std::process::abort();
+                }
+            }
+        }
+    }
+}
+
+/// Keeps this thread busy for `duration` of wall time (on purpose: that is the fault).
+fn burn_cpu(duration: Duration) {
+    let start = Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < duration {
+        for i in 0..1_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_fault_means_no_effect() {
+        let faults = Faults::default();
+        assert!(faults.apply(Component::Catalog).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_fault_touches_only_its_component() {
+        let faults = Faults::default();
+        faults
+            .set(Component::Payments, Fault::Fail { rate: 1.0 })
+            .unwrap();
+        let err = faults.apply(Component::Payments).await.unwrap_err();
+        assert_eq!(
+            err,
+            ShopError::unavailable(Component::Payments, "injected failure")
+        );
+        assert!(faults.apply(Component::Catalog).await.is_ok());
+        assert!(faults.clear(Component::Payments));
+        assert!(faults.apply(Component::Payments).await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_adds_the_latency() {
+        let faults = Faults::default();
+        faults
+            .set(
+                Component::Inventory,
+                Fault::Slow {
+                    latency_ms: 250,
+                    jitter_ms: 0,
+                },
+            )
+            .unwrap();
+        let start = tokio::time::Instant::now();
+        faults.apply(Component::Inventory).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn hang_holds_calls_until_cleared() {
+        let faults = Faults::default();
+        faults.set(Component::Recommendations, Fault::Hang).unwrap();
+        let call = tokio::spawn({
+            let faults = faults.clone();
+            async move { faults.apply(Component::Recommendations).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!call.is_finished(), "a hung call must not return");
+        faults.clear(Component::Recommendations);
+        let result = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("woke up");
+        assert!(result.unwrap().is_ok());
+    }
+
+    #[test]
+    fn nonsense_faults_are_refused() {
+        assert!(Fault::Fail { rate: 0.0 }.validate().is_err());
+        assert!(Fault::Fail { rate: 1.5 }.validate().is_err());
+        assert!(Fault::Fail { rate: f64::NAN }.validate().is_err());
+        assert!(Fault::BurnCpu { cpu_ms: 0 }.validate().is_err());
+        assert!(
+            Fault::Slow {
+                latency_ms: 600_001,
+                jitter_ms: 0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Fault::Slow {
+                latency_ms: 5,
+                jitter_ms: 5
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+}
