@@ -27,7 +27,7 @@ pub struct Config {
     pub products: usize,
 
     /// Length of each product embedding (the cost of a "for me" recommendation grows with it).
-    #[arg(long, env = "SHOP_EMBEDDING_DIMS", default_value_t = 64)]
+    #[arg(long, env = "SHOP_EMBEDDING_DIMS", default_value_t = 128)]
     pub embedding_dims: usize,
 
     /// How many times a "for me" request scores the whole catalog (CPU cost knob).

@@ -83,9 +83,10 @@ impl FromRequestParts<AppState> for AdminAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
+        // Through the extractor rather than the extension, so tests can use `MockConnectInfo`.
+        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .ok()
             .map(|c| c.0);
         if !peer.is_some_and(|p| p.ip().is_loopback()) {
             return Err(ApiError::new(

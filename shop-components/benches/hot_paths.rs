@@ -12,16 +12,17 @@ use shop_components::{
     OrdersDeps, PaymentsConfig, RecommendationsConfig,
 };
 use shop_domain::{
-    CardNumber, Cart, Catalog, CheckoutRequest, Orders, Quantity, Recommendations, SeedConfig, Sku,
-    TokenKey, UserId,
+    CardNumber, Cart, Catalog, CheckoutRequest, Inventory, Orders, Quantity, Recommendations,
+    SeedConfig, Sku, TokenKey, UserId,
 };
 use tokio::runtime::Runtime;
 
 /// Everything the benchmarks call, on one temporary file as in the monolith, at the
-/// default catalog size (10,000 products, 64 dimensions).
+/// default catalog size (10,000 products, 128 dimensions).
 struct Shop {
     _dir: tempfile::TempDir,
     catalog: Arc<LocalCatalog>,
+    inventory: Arc<LocalInventory>,
     cart: Arc<LocalCart>,
     orders: LocalOrders,
     recommendations: LocalRecommendations,
@@ -41,7 +42,7 @@ fn shop(rt: &Runtime) -> Shop {
         OrdersDeps {
             cart: cart.clone(),
             catalog: catalog.clone(),
-            inventory,
+            inventory: inventory.clone(),
             payments,
         },
     )
@@ -55,6 +56,7 @@ fn shop(rt: &Runtime) -> Shop {
     Shop {
         _dir: dir,
         catalog,
+        inventory,
         cart,
         orders,
         recommendations,
@@ -87,6 +89,10 @@ fn hot_paths(c: &mut Criterion) {
                 (product, summaries)
             })
         })
+    });
+
+    c.bench_function("inventory/stock", |b| {
+        b.iter(|| rt.block_on(shop.inventory.stock(black_box(&sku))))
     });
 
     // Each checkout buys one unit of the next product, so stock lasts for over 200,000.

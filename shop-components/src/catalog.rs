@@ -117,6 +117,15 @@ impl LocalCatalog {
         })
     }
 
+    /// The summaries of one page of `indexes`.
+    fn page_of(&self, indexes: impl Iterator<Item = usize>, page: Page) -> Vec<ProductSummary> {
+        indexes
+            .skip(page.offset())
+            .take(page.per_page() as usize)
+            .map(|index| ProductSummary::from(&self.products[index]))
+            .collect()
+    }
+
     fn index_of(&self, sku: &Sku) -> Result<usize, ShopError> {
         self.by_sku
             .get(sku)
@@ -236,23 +245,16 @@ impl Catalog for LocalCatalog {
         page: Page,
         category: Option<&Category>,
     ) -> Result<ProductList, ShopError> {
-        let summaries = |indexes: &mut dyn Iterator<Item = usize>| -> Vec<ProductSummary> {
-            indexes
-                .skip(page.offset())
-                .take(page.per_page() as usize)
-                .map(|index| ProductSummary::from(&self.products[index]))
-                .collect()
-        };
         let (items, total) = match category {
             None => (
-                summaries(&mut (0..self.products.len())),
+                self.page_of(0..self.products.len(), page),
                 self.products.len(),
             ),
             Some(category) => {
                 let members = self.by_category.get(category).ok_or_else(|| {
                     ShopError::not_found(format_args!("category {}", category.as_str()))
                 })?;
-                (summaries(&mut members.iter().copied()), members.len())
+                (self.page_of(members.iter().copied(), page), members.len())
             }
         };
         Ok(ProductList {

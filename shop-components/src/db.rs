@@ -174,3 +174,43 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_tuned_and_failed_writes_roll_back() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let db = Db::open(
+            &dir.path().join("t.db"),
+            "CREATE TABLE IF NOT EXISTS t (x INTEGER);",
+        )
+        .unwrap();
+        db.read(|conn| {
+            let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+            let synchronous: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+            let busy: i64 = conn.pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
+            assert_eq!((mode.as_str(), synchronous, busy), ("wal", 1, 5000));
+            assert!(conn.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)?);
+            Ok(())
+        })
+        .unwrap();
+
+        let refused = db.write(|tx| {
+            tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            Err::<(), _>(ShopError::not_found("x").into())
+        });
+        assert_eq!(refused, Err(ShopError::not_found("x")));
+        db.write(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (2)", [])?))
+            .unwrap();
+        let rows: Vec<i64> = db
+            .read(|conn| {
+                let mut select = conn.prepare("SELECT x FROM t")?;
+                let rows = select.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert_eq!(rows, vec![2]);
+    }
+}

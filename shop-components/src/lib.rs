@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - `db` (private): [`Db`](db), one SQLite connection behind a mutex, the pragmas every
+//! - `db` (private): `Db`, one SQLite connection behind a mutex, the pragmas every
 //!   component opens with, `read`/`write` helpers and the one mapping from SQLite errors
 //!   to [`ShopError`](shop_domain::ShopError).
 //! - [`catalog`]: [`LocalCatalog`], seeded once into `catalog_products`, then served
@@ -20,13 +20,14 @@
 //! # Key decisions
 //!
 //! - **Each component owns its tables and its connection.** A component opens its own
-//!   [`Db`](db) on the path it is given and never reads another component's tables; what it
+//!   `Db` on the path it is given and never reads another component's tables; what it
 //!   needs from another component it asks through that component's trait. That is what lets
 //!   the monolith give every component the same file while the split build gives each
 //!   service its own, with no change here.
 //! - **SQLite runs inline on the async worker.** Queries take microseconds; measured on this
 //!   project's machines, inline calls were about 30% cheaper than `spawn_blocking`. The
-//!   mutex is never held across an `.await`.
+//!   mutex is never held across an `.await`. Password hashing, milliseconds of CPU, is the
+//!   one piece of work sent to the blocking pool.
 //! - **Durability is "survives `kill -9`".** WAL with `synchronous=NORMAL`: a committed
 //!   transaction is in the OS page cache before the call returns. Power loss is out of scope.
 //!

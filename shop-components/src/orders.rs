@@ -157,7 +157,10 @@ struct Stopped {
     maybe_charged: bool,
 }
 
-/// The failure a replay with the same key can answer again, by code.
+/// The failure code of a declined payment.
+const DECLINED: &str = "payment_declined";
+
+/// The failures a replay with the same key can answer again from their stored code.
 fn is_replayable(error: &ShopError) -> bool {
     matches!(
         error,
@@ -172,7 +175,7 @@ fn is_replayable(error: &ShopError) -> bool {
 /// The code stored in `orders_orders.failure`.
 fn failure_code(error: &ShopError) -> String {
     match error {
-        ShopError::PaymentDeclined => "payment_declined".to_owned(),
+        ShopError::PaymentDeclined => DECLINED.to_owned(),
         ShopError::Conflict { code, .. } => code.as_str().to_owned(),
         ShopError::Unavailable { component, .. } => format!("{component}_unavailable"),
         ShopError::Invalid { .. } => "invalid".to_owned(),
@@ -266,6 +269,10 @@ impl LocalOrders {
     /// orders older than `stale_after` (a crash interrupted their saga) are compensated and
     /// marked failed, their idempotency key unbound. Failures are logged and counted; the
     /// next pass retries. Meant to run at start-up and every few seconds after.
+    ///
+    /// `stale_after` must exceed the longest a checkout can take (its calls' timeouts
+    /// together): a checkout still running past it is rolled back and answers
+    /// `orders unavailable`, which is safe but wasteful.
     pub async fn settle(&self, stale_after: Duration) -> Result<SettleReport, ShopError> {
         let mut report = SettleReport::default();
         let unsettled: Vec<(OrderId, UserId, bool, bool)> = self.db.read(|conn| {
@@ -374,11 +381,13 @@ impl LocalOrders {
                 ),
             )),
             OrderStatus::Failed => match stored.failure.as_deref() {
-                Some("payment_declined") => Err(ShopError::PaymentDeclined),
-                Some("insufficient_stock") => Err(ShopError::conflict(
-                    ConflictCode::InsufficientStock,
-                    format!("insufficient stock for order {}", stored.order.id),
-                )),
+                Some(DECLINED) => Err(ShopError::PaymentDeclined),
+                Some(code) if code == ConflictCode::InsufficientStock.as_str() => {
+                    Err(ShopError::conflict(
+                        ConflictCode::InsufficientStock,
+                        format!("insufficient stock for order {}", stored.order.id),
+                    ))
+                }
                 // Other failures unbind the key, so they cannot be found by it.
                 other => Err(ShopError::internal(format_args!(
                     "order {} failed with {other:?} and kept its idempotency key",

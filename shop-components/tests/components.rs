@@ -531,12 +531,10 @@ mod payments {
         );
 
         payments.refund(OrderId(3)).await.unwrap();
-        assert!(
-            payments
-                .charge(OrderId(3), Cents(100), &card)
-                .await
-                .is_err()
-        );
+        assert!(matches!(
+            payments.charge(OrderId(3), Cents(100), &card).await,
+            Err(ShopError::Invalid { .. })
+        ));
         assert_eq!(payments.charge_of(OrderId(3)).await.unwrap(), None);
         assert_eq!(payments.audit().await.unwrap().charges, 2);
     }
@@ -580,6 +578,17 @@ mod orders {
         inner: Arc<LocalPayments>,
         charge_failures: AtomicU32,
         refund_failures: AtomicU32,
+        /// Charges that happen but whose answer is lost, as after a timeout.
+        lost_charge_answers: AtomicU32,
+        /// Holds every charge, once made, until the test lets it answer.
+        gate: Option<Arc<Gate>>,
+    }
+
+    /// Lets a test act while a checkout waits for its charge's answer.
+    #[derive(Default)]
+    struct Gate {
+        charged: tokio::sync::Notify,
+        answer: tokio::sync::Notify,
     }
 
     /// Fails the first `commit_failures` commits as if inventory were unreachable.
@@ -605,7 +614,18 @@ mod orders {
             if fail_once_more(&self.charge_failures) {
                 return Err(ShopError::unavailable(Component::Payments, "test: down"));
             }
-            self.inner.charge(order, amount, card).await
+            let charged = self.inner.charge(order, amount, card).await;
+            if let Some(gate) = &self.gate {
+                gate.charged.notify_one();
+                gate.answer.notified().await;
+            }
+            if fail_once_more(&self.lost_charge_answers) {
+                return Err(ShopError::unavailable(
+                    Component::Payments,
+                    "test: timed out",
+                ));
+            }
+            charged
         }
         async fn refund(&self, order: OrderId) -> Result<(), ShopError> {
             if fail_once_more(&self.refund_failures) {
@@ -656,7 +676,9 @@ mod orders {
     struct Faults {
         charge_failures: u32,
         refund_failures: u32,
+        lost_charge_answers: u32,
         commit_failures: u32,
+        gate: Option<Arc<Gate>>,
     }
 
     impl World {
@@ -684,6 +706,8 @@ mod orders {
                         inner: payments.clone(),
                         charge_failures: AtomicU32::new(faults.charge_failures),
                         refund_failures: AtomicU32::new(faults.refund_failures),
+                        lost_charge_answers: AtomicU32::new(faults.lost_charge_answers),
+                        gate: faults.gate,
                     }),
                 },
             )
@@ -956,6 +980,72 @@ mod orders {
         assert_ne!(failed[1].id, retry.order.id);
         let audit = world.audit().await;
         assert_eq!(audit.payments.captured, 1);
+        assert!(audit.violations().is_empty(), "{:?}", audit.violations());
+    }
+
+    #[tokio::test]
+    async fn a_charge_whose_answer_was_lost_is_refunded() {
+        let world = World::with(Faults {
+            lost_charge_answers: 1,
+            ..Faults::default()
+        });
+        let before = world.stock(9).await;
+        world.cart.add(USER, &sku(9), qty(1)).await.unwrap();
+        let err = world
+            .orders
+            .checkout(USER, good(Some("lost")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ShopError::Unavailable { .. }), "{err}");
+        let audit = world.audit().await;
+        assert_eq!((audit.payments.captured, audit.payments.refunded), (0, 1));
+        assert_eq!(world.stock(9).await, before);
+        assert!(audit.violations().is_empty(), "{:?}", audit.violations());
+
+        world
+            .orders
+            .checkout(USER, good(Some("lost")))
+            .await
+            .unwrap();
+        let audit = world.audit().await;
+        assert_eq!((audit.payments.captured, audit.orders.confirmed), (1, 1));
+        assert!(audit.violations().is_empty(), "{:?}", audit.violations());
+    }
+
+    #[tokio::test]
+    async fn a_checkout_the_settler_rolled_back_cannot_confirm() {
+        let gate = Arc::new(Gate::default());
+        let world = World::with(Faults {
+            gate: Some(gate.clone()),
+            ..Faults::default()
+        });
+        let before = world.stock(3).await;
+        world.cart.add(USER, &sku(3), qty(1)).await.unwrap();
+        // The checkout is slow: while it waits for the processor's answer, the settler
+        // takes its order for one a crash left behind.
+        let (checkout, settled) =
+            tokio::join!(world.orders.checkout(USER, good(Some("k"))), async {
+                gate.charged.notified().await;
+                let report = world.orders.settle(Duration::ZERO).await.unwrap();
+                gate.answer.notify_one();
+                report
+            });
+        assert_eq!(settled.compensated, 1);
+        let err = checkout.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ShopError::Unavailable {
+                    component: Component::Orders,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let audit = world.audit().await;
+        assert_eq!((audit.orders.confirmed, audit.orders.failed), (0, 1));
+        assert_eq!((audit.payments.captured, audit.payments.refunded), (0, 1));
+        assert_eq!(world.stock(3).await, before);
         assert!(audit.violations().is_empty(), "{:?}", audit.violations());
     }
 

@@ -38,6 +38,7 @@ impl TokenKey {
         mac
     }
 
+    /// A token for `user`, valid until `expires_at` (Unix seconds).
     pub fn issue(&self, user: UserId, expires_at: u64) -> String {
         let claims = format!("{user}.{expires_at}");
         let tag = URL_SAFE_NO_PAD.encode(self.mac(&claims).finalize().into_bytes());

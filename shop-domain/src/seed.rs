@@ -85,17 +85,18 @@ impl Default for SeedConfig {
         Self {
             seed: 42,
             products: 10_000,
-            embedding_dims: 64,
+            embedding_dims: 128,
         }
     }
 }
 
 impl SeedConfig {
     pub fn validate(&self) -> Result<(), ShopError> {
-        if !(1..=1_000_000).contains(&self.products) {
+        // SKUs have five digits, so that their string order is their generation order.
+        if !(1..=100_000).contains(&self.products) {
             return Err(ShopError::invalid(
                 "products",
-                "must be between 1 and 1000000",
+                "must be between 1 and 100000",
             ));
         }
         if !(2..=1024).contains(&self.embedding_dims) {

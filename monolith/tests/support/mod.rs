@@ -1,5 +1,8 @@
 //! Starting the monolith as a real process for tests.
 
+// Each test binary that includes this module uses a different part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::time::Duration;
 
