@@ -3,7 +3,7 @@
 # returning the byte-identical body), measured with wrk, interleaved A B A B.
 # The servers run on core 0, wrk on core 1. Prints a Markdown report on stdout.
 #
-#   scripts/bench-product-page.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+#   [MONOLITH_ARGS="--stock-cache-ms 0"] scripts/bench-product-page.sh [ROUNDS] [SECONDS] [CONNECTIONS]
 set -euo pipefail
 rounds=${1:-5}; seconds=${2:-10}; connections=${3:-32}
 cd "$(dirname "$0")/.."
@@ -32,7 +32,8 @@ start() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-start monolith "$bin/monolith" --listen 127.0.0.1:0 --data "$work/data"
+# shellcheck disable=SC2086 # MONOLITH_ARGS is a list of flags on purpose
+start monolith "$bin/monolith" --listen 127.0.0.1:0 --data "$work/data" ${MONOLITH_ARGS:-}
 monolith_url=$url
 path=/api/products/SKU-00042
 curl -fsS "$monolith_url$path" -o "$work/page.json"
@@ -70,5 +71,6 @@ done
 median=$(sort -n "$work/ratios" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 echo
 echo "Median monolith/ceiling throughput ratio: **$median** over $rounds interleaved rounds of ${seconds}s, $connections connections."
+echo "Monolith flags: ${MONOLITH_ARGS:-(defaults)}."
 echo "Monolith resident memory after the runs: **$(rss_mb "$monolith_pid") MB** (VmRSS, 10,000-product catalog)."
 echo "Body: $(wc -c <"$work/page.json") bytes. Environment: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(rustc --version), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')."

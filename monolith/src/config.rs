@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "SHOP_PAYMENTS_DECLINE_RATE", default_value_t = 0.0)]
     pub payments_decline_rate: f64,
 
+    /// How long a product page may show stock from memory, in milliseconds (0: always read
+    /// the table). This process's own writes show at once whatever the value.
+    #[arg(long, env = "SHOP_STOCK_CACHE_MS", default_value_t = 250)]
+    pub stock_cache_ms: u64,
+
     /// Longest wait for in-flight requests at shutdown, in seconds.
     #[arg(long, env = "SHOP_DRAIN_SECS", default_value_t = 10)]
     pub drain_secs: u64,

@@ -64,7 +64,10 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     };
 
     let catalog = edges.catalog(Arc::new(LocalCatalog::open(&db, &seed)?));
-    let inventory = edges.inventory(Arc::new(LocalInventory::open(&db, &seed)?));
+    let inventory = edges.inventory(Arc::new(
+        LocalInventory::open(&db, &seed)?
+            .with_stock_cache(Duration::from_millis(config.stock_cache_ms)),
+    ));
     let cart = edges.cart(Arc::new(LocalCart::open(&db, catalog.clone())?));
     let payments = edges.payments(Arc::new(LocalPayments::open(
         &db,

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use shop_domain::{IdempotencyKey, UserId};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, Shared};
 
 /// A JSON request body; malformed, mistyped, unknown-field or oversized bodies are 4xx.
 #[derive(Debug, FromRequest)]
@@ -29,10 +29,10 @@ pub struct Path<T>(pub T);
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
 
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<Shared> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -79,10 +79,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
 #[derive(Debug)]
 pub struct AdminAccess;
 
-impl FromRequestParts<AppState> for AdminAccess {
+impl FromRequestParts<Shared> for AdminAccess {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         // Through the extractor rather than the extension, so tests can use `MockConnectInfo`.
         let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
             .await

@@ -60,6 +60,9 @@ pub struct AppState {
     pub readiness: Readiness,
 }
 
+/// The state as handlers hold it: shared, so that each request clones one pointer.
+pub(crate) type Shared = Arc<AppState>;
+
 /// The whole HTTP surface of a shop process.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
@@ -80,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
 
 fn panic_response() -> Response {

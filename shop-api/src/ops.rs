@@ -12,9 +12,9 @@ use shop_domain::{AuditReport, Component};
 use shop_faults::Fault;
 
 use crate::extract::{AdminAccess, JsonBody, Path};
-use crate::{ApiError, AppState};
+use crate::{ApiError, Shared};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
@@ -37,7 +37,7 @@ async fn live() -> Json<Status> {
     Json(Status { status: "live" })
 }
 
-async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Status>) {
+async fn ready(State(app): State<Shared>) -> (StatusCode, Json<Status>) {
     if app.readiness.is_ready() {
         (StatusCode::OK, Json(Status { status: "ready" }))
     } else {
@@ -48,7 +48,7 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Status>) {
     }
 }
 
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(app): State<Shared>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
@@ -67,7 +67,7 @@ struct FaultTable {
     faults: BTreeMap<Component, Fault>,
 }
 
-async fn list_faults(_: AdminAccess, State(app): State<AppState>) -> Json<FaultTable> {
+async fn list_faults(_: AdminAccess, State(app): State<Shared>) -> Json<FaultTable> {
     Json(FaultTable {
         faults: app.faults.active(),
     })
@@ -75,7 +75,7 @@ async fn list_faults(_: AdminAccess, State(app): State<AppState>) -> Json<FaultT
 
 async fn set_fault(
     _: AdminAccess,
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     Path(component): Path<String>,
     JsonBody(fault): JsonBody<Fault>,
 ) -> Result<Json<FaultTable>, ApiError> {
@@ -87,7 +87,7 @@ async fn set_fault(
 
 async fn clear_fault(
     _: AdminAccess,
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     Path(component): Path<String>,
 ) -> Result<Json<FaultTable>, ApiError> {
     app.faults.clear(Component::parse(&component)?);
@@ -96,7 +96,7 @@ async fn clear_fault(
     }))
 }
 
-async fn clear_all_faults(_: AdminAccess, State(app): State<AppState>) -> Json<FaultTable> {
+async fn clear_all_faults(_: AdminAccess, State(app): State<Shared>) -> Json<FaultTable> {
     app.faults.clear_all();
     Json(FaultTable {
         faults: app.faults.active(),
@@ -111,7 +111,7 @@ struct AuditBody {
     violations: Vec<String>,
 }
 
-async fn audit(_: AdminAccess, State(app): State<AppState>) -> Result<Json<AuditBody>, ApiError> {
+async fn audit(_: AdminAccess, State(app): State<Shared>) -> Result<Json<AuditBody>, ApiError> {
     let report = app.shop.audit().await?;
     Ok(Json(AuditBody {
         violations: report.violations(),

@@ -14,9 +14,9 @@ use shop_domain::{
 use crate::dto::*;
 use crate::error::ErrorBody;
 use crate::extract::{AuthUser, IdempotencyHeader, JsonBody, Path, Query};
-use crate::{ApiError, AppState};
+use crate::{ApiError, Shared};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/users", post(register))
         .route("/api/sessions", post(login))
@@ -45,7 +45,7 @@ fn limit(raw: Option<u32>, default: u32) -> Result<usize, ShopError> {
     responses((status = 201, body = Registered), (status = 400, body = ErrorBody),
               (status = 409, description = "username taken", body = ErrorBody)))]
 async fn register(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let username = Username::parse(&body.username)?;
@@ -58,7 +58,7 @@ async fn register(
 #[utoipa::path(post, path = "/api/sessions", tag = "users", request_body = Credentials,
     responses((status = 200, body = SessionBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn login(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<SessionBody>, ApiError> {
     let username = Username::parse(&body.username)?;
@@ -72,7 +72,7 @@ async fn login(
     responses((status = 200, body = ProductListBody), (status = 400, body = ErrorBody),
               (status = 404, description = "unknown category", body = ErrorBody)))]
 async fn list_products(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ProductListBody>, ApiError> {
     let page = Page::new(params.page.unwrap_or(1), params.per_page.unwrap_or(20))?;
@@ -95,7 +95,7 @@ async fn list_products(
     params(("sku" = String, Path, description = "like SKU-00042")),
     responses((status = 200, body = ProductPageBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn product_page(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     Path(sku): Path<String>,
 ) -> Result<Json<ProductPageBody>, ApiError> {
     let sku = Sku::parse(&sku)?;
@@ -106,7 +106,7 @@ async fn product_page(
 #[utoipa::path(get, path = "/api/search", tag = "catalog", params(SearchParams),
     responses((status = 200, body = SearchBody), (status = 400, body = ErrorBody)))]
 async fn search(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<SearchBody>, ApiError> {
     let text = SearchText::parse(&params.q)?;
@@ -124,7 +124,7 @@ async fn search(
 #[utoipa::path(get, path = "/api/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, body = CartBody), (status = 401, body = ErrorBody)))]
 async fn view_cart(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<CartBody>, ApiError> {
     Ok(Json(app.shop.cart.view(user).await?.into()))
@@ -135,7 +135,7 @@ async fn view_cart(
     responses((status = 200, body = CartBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn add_to_cart(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     JsonBody(body): JsonBody<AddToCart>,
 ) -> Result<Json<CartBody>, ApiError> {
@@ -149,7 +149,7 @@ async fn add_to_cart(
     params(("sku" = String, Path)),
     responses((status = 200, body = CartBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn remove_from_cart(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     Path(sku): Path<String>,
 ) -> Result<Json<CartBody>, ApiError> {
@@ -166,7 +166,7 @@ async fn remove_from_cart(
               (status = 409, description = "insufficient stock, empty cart, or in progress", body = ErrorBody),
               (status = 503, body = ErrorBody)))]
 async fn checkout(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     IdempotencyHeader(idempotency_key): IdempotencyHeader,
     JsonBody(body): JsonBody<CheckoutBody>,
@@ -206,7 +206,7 @@ async fn checkout(
 #[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = [])), params(LimitParams),
     responses((status = 200, body = OrderListBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_orders(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     Query(params): Query<LimitParams>,
 ) -> Result<Json<OrderListBody>, ApiError> {
@@ -222,7 +222,7 @@ async fn list_orders(
     responses((status = 200, body = OrderBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 async fn get_order(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     Path(order_id): Path<u64>,
 ) -> Result<Json<OrderBody>, ApiError> {
@@ -236,7 +236,7 @@ async fn get_order(
     params(LimitParams),
     responses((status = 200, body = RecommendationsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn recommendations(
-    State(app): State<AppState>,
+    State(app): State<Shared>,
     AuthUser(user): AuthUser,
     Query(params): Query<LimitParams>,
 ) -> Result<Json<RecommendationsBody>, ApiError> {

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS catalog_products (
 pub struct LocalCatalog {
     /// Every product in SKU order; an index into this vector names a product everywhere below.
     products: Vec<Product>,
+    /// Each product's embedding, by the same index: only `embeddings` reads them, so they
+    /// stay out of `Product` and off the product page.
+    embeddings: Vec<Vec<f32>>,
     /// Finds a product's index by SKU, for `get` and `summaries`.
     by_sku: HashMap<Sku, usize>,
     /// Each known category's products in SKU order, for filtered listing. Every category of
@@ -69,7 +72,7 @@ impl LocalCatalog {
             }
             Ok(())
         })?;
-        let products = db.read(|conn| load_products(conn, seed.embedding_dims))?;
+        let (products, embeddings) = db.read(|conn| load_products(conn, seed.embedding_dims))?;
         if products.len() != seed.products {
             return Err(ShopError::internal(format_args!(
                 "{}: catalog_products holds {} products, the seed says {}",
@@ -78,10 +81,10 @@ impl LocalCatalog {
                 seed.products
             )));
         }
-        Self::from_products(products)
+        Self::from_products(products, embeddings)
     }
 
-    fn from_products(products: Vec<Product>) -> Result<Self, ShopError> {
+    fn from_products(products: Vec<Product>, embeddings: Vec<Vec<f32>>) -> Result<Self, ShopError> {
         let mut by_category = CATEGORIES
             .iter()
             .map(|name| Ok((Category::parse(name)?, Vec::new())))
@@ -110,6 +113,7 @@ impl LocalCatalog {
         }
         Ok(Self {
             products,
+            embeddings,
             by_sku,
             by_category,
             words,
@@ -193,7 +197,11 @@ fn write_seed(tx: &rusqlite::Transaction<'_>, items: &[seed::SeedItem]) -> Resul
     )?;
     for (position, item) in items.iter().enumerate() {
         let p = &item.product;
-        let embedding: Vec<u8> = p.embedding.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let embedding: Vec<u8> = item
+            .embedding
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         insert.execute(params![
             position,
             p.sku.as_str(),
@@ -207,13 +215,16 @@ fn write_seed(tx: &rusqlite::Transaction<'_>, items: &[seed::SeedItem]) -> Resul
     Ok(())
 }
 
-fn load_products(conn: &Connection, dims: usize) -> Result<Vec<Product>, DbError> {
+/// Products and their embeddings, in SKU order.
+type Loaded = (Vec<Product>, Vec<Vec<f32>>);
+
+fn load_products(conn: &Connection, dims: usize) -> Result<Loaded, DbError> {
     let mut select = conn.prepare(
         "SELECT sku, name, category, price, description, embedding
          FROM catalog_products ORDER BY position",
     )?;
     let mut rows = select.query([])?;
-    let mut products = Vec::new();
+    let (mut products, mut embeddings) = (Vec::new(), Vec::new());
     while let Some(row) = rows.next()? {
         let embedding: Vec<u8> = row.get(5)?;
         if embedding.len() != dims * 4 {
@@ -229,13 +240,15 @@ fn load_products(conn: &Connection, dims: usize) -> Result<Vec<Product>, DbError
             category: Category::parse(&row.get::<_, String>(2)?)?,
             price: Cents(row.get(3)?),
             description: row.get(4)?,
-            embedding: embedding
+        });
+        embeddings.push(
+            embedding
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-        });
+        );
     }
-    Ok(products)
+    Ok((products, embeddings))
 }
 
 #[async_trait]
@@ -291,10 +304,11 @@ impl Catalog for LocalCatalog {
         Ok(self
             .products
             .iter()
-            .map(|p| ItemEmbedding {
+            .zip(&self.embeddings)
+            .map(|(p, embedding)| ItemEmbedding {
                 sku: p.sku.clone(),
                 category: p.category.clone(),
-                embedding: p.embedding.clone(),
+                embedding: embedding.clone(),
             })
             .collect())
     }
@@ -320,19 +334,19 @@ mod tests {
             category: Category::parse("books").unwrap(),
             price: Cents(100),
             description: description.to_owned(),
-            embedding: vec![1.0, 0.0],
         }
     }
 
     #[test]
     fn search_ranks_more_words_in_the_name_first_then_sku_order() {
-        let catalog = LocalCatalog::from_products(vec![
+        let products = vec![
             product(0, "blue lamp", "a lamp for reading"),
             product(1, "reading lamp", "comes in blue"),
             product(2, "blue reading lamp", "the best of both"),
             product(3, "red lamp", "for reading"),
-        ])
-        .unwrap();
+        ];
+        let embeddings = vec![vec![1.0, 0.0]; products.len()];
+        let catalog = LocalCatalog::from_products(products, embeddings).unwrap();
         assert_eq!(catalog.search_indexes("Blue READING", 10), vec![2, 0, 1]);
         assert_eq!(catalog.search_indexes("reading blue", 2), vec![2, 0]);
         assert_eq!(catalog.search_indexes("lamp", 10), vec![0, 1, 2, 3]);

@@ -14,6 +14,7 @@
 //! after the orders component gave up on it) cannot strand stock.
 
 use std::path::Path;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -24,6 +25,7 @@ use shop_domain::{
 };
 
 use crate::db::{Db, first_seeding};
+use crate::stock_cache::StockCache;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inventory_stock (
@@ -49,6 +51,8 @@ CREATE TABLE IF NOT EXISTS inventory_voided (
 pub struct LocalInventory {
     /// Owns `inventory_stock`, `inventory_reservations`, `inventory_voided` and `inventory_meta`.
     db: Db,
+    /// What `stock` answered lately; off unless [`LocalInventory::with_stock_cache`] says so.
+    stock_cache: StockCache,
 }
 
 impl LocalInventory {
@@ -67,7 +71,19 @@ impl LocalInventory {
             }
             Ok(())
         })?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            stock_cache: StockCache::new(Duration::ZERO),
+        })
+    }
+
+    /// Lets `stock` answer from memory for up to `ttl` (see the private `stock_cache` module):
+    /// this process's writes show at once, other processes' writes within `ttl`.
+    pub fn with_stock_cache(self, ttl: Duration) -> Self {
+        Self {
+            stock_cache: StockCache::new(ttl),
+            ..self
+        }
     }
 }
 
@@ -97,15 +113,20 @@ fn merge(lines: &[StockLine]) -> Vec<(&Sku, u64)> {
 #[async_trait]
 impl Inventory for LocalInventory {
     async fn stock(&self, sku: &Sku) -> Result<StockLevel, ShopError> {
+        let ticket = match self.stock_cache.get(sku) {
+            Ok(available) => return Ok(StockLevel { available }),
+            Err(ticket) => ticket,
+        };
         let available: Option<u64> = self.db.read(|conn| {
             Ok(conn
                 .prepare_cached("SELECT available FROM inventory_stock WHERE sku = ?1")?
                 .query_row([sku.as_str()], |row| row.get(0))
                 .optional()?)
         })?;
-        available
-            .map(|available| StockLevel { available })
-            .ok_or_else(|| ShopError::not_found(format_args!("product {sku}")))
+        let available =
+            available.ok_or_else(|| ShopError::not_found(format_args!("product {sku}")))?;
+        self.stock_cache.put(ticket, sku, available);
+        Ok(StockLevel { available })
     }
 
     async fn reserve(&self, order: OrderId, lines: &[StockLine]) -> Result<(), ShopError> {
@@ -159,7 +180,10 @@ impl Inventory for LocalInventory {
                 record.execute(params![order.0, sku.as_str(), units])?;
             }
             Ok(())
-        })
+        })?;
+        self.stock_cache
+            .invalidate(lines.iter().map(|line| &line.sku));
+        Ok(())
     }
 
     async fn commit(&self, order: OrderId) -> Result<(), ShopError> {
@@ -214,7 +238,10 @@ impl Inventory for LocalInventory {
                 Some(_) => {}
             }
             Ok(())
-        })
+        })?;
+        // Rare (a failed checkout): forgetting everything is simpler than finding the SKUs.
+        self.stock_cache.invalidate_all();
+        Ok(())
     }
 
     async fn audit(&self) -> Result<InventoryAudit, ShopError> {

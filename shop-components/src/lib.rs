@@ -7,7 +7,8 @@
 //!   to [`ShopError`](shop_domain::ShopError).
 //! - [`catalog`]: [`LocalCatalog`], seeded once into `catalog_products`, then served
 //!   entirely from memory (with a small inverted index for search).
-//! - [`inventory`]: [`LocalInventory`], stock and per-order reservations.
+//! - [`inventory`]: [`LocalInventory`], stock and per-order reservations; `stock_cache`
+//!   (private) keeps what product pages show for a bounded time.
 //! - [`cart`]: [`LocalCart`], one cart per user, priced through the [`Catalog`] trait.
 //! - [`payments`]: [`LocalPayments`], a simulated card processor with configurable latency
 //!   and decline rate.
@@ -41,6 +42,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod recommendations;
+mod stock_cache;
 pub mod users;
 
 pub use cart::LocalCart;

@@ -246,6 +246,37 @@ mod inventory {
     }
 
     #[tokio::test]
+    async fn cached_stock_shows_this_process_writes_at_once_and_other_processes_within_the_ttl() {
+        let dir = TempDir::new().unwrap();
+        let ttl = Duration::from_millis(300);
+        let cached = LocalInventory::open(&db_path(&dir), &small_seed())
+            .unwrap()
+            .with_stock_cache(ttl);
+        let initial = available(&cached, 3).await;
+
+        cached.reserve(OrderId(1), &[line(3, 2)]).await.unwrap();
+        assert_eq!(
+            available(&cached, 3).await,
+            initial - 2,
+            "own reserve shows at once"
+        );
+        cached.release(OrderId(1)).await.unwrap();
+        assert_eq!(
+            available(&cached, 3).await,
+            initial,
+            "own release shows at once"
+        );
+
+        // Another writer on the same file (a replica) is seen once the entry expires.
+        let other = LocalInventory::open(&db_path(&dir), &small_seed()).unwrap();
+        other.reserve(OrderId(2), &[line(3, 4)]).await.unwrap();
+        let soon = available(&cached, 3).await;
+        assert!(soon == initial || soon == initial - 4, "{soon}");
+        tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+        assert_eq!(available(&cached, 3).await, initial - 4);
+    }
+
+    #[tokio::test]
     async fn a_release_that_comes_first_refuses_the_late_reserve() {
         let dir = TempDir::new().unwrap();
         let inventory = LocalInventory::open(&db_path(&dir), &small_seed()).unwrap();

@@ -13,8 +13,6 @@ pub struct Product {
     pub category: Category,
     pub price: Cents,
     pub description: String,
-    /// Unit-length vector describing the product; recommendations score with it.
-    pub embedding: Vec<f32>,
 }
 
 /// The part of a product that lists and cards show.
@@ -46,11 +44,13 @@ pub struct ProductList {
     pub total: u64,
 }
 
-/// A product's embedding, as recommendations need it when they precompute.
+/// A product's embedding, as recommendations need it when they precompute. Kept out of
+/// [`Product`]: only recommendations read it, and a product page should not carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemEmbedding {
     pub sku: Sku,
     pub category: Category,
+    /// Unit-length vector describing the product.
     pub embedding: Vec<f32>,
 }
 
