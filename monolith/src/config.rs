@@ -72,13 +72,25 @@ pub struct Config {
     pub drain_secs: u64,
 
     /// How often unfinished checkouts are settled (stock commits, compensations), in seconds.
-    #[arg(long, env = "SHOP_SETTLE_INTERVAL_SECS", default_value_t = 5)]
+    #[arg(long, env = "SHOP_SETTLE_INTERVAL_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub settle_interval_secs: u64,
+
+    /// Age in seconds after which a pending checkout is taken for dead and compensated.
+    /// Must exceed the longest a checkout can take, faults included; at start-up every
+    /// pending checkout is compensated whatever its age.
+    #[arg(long, env = "SHOP_STALE_CHECKOUT_SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub stale_checkout_secs: u64,
 }
 
 impl Config {
     pub fn drain(&self) -> Duration {
         Duration::from_secs(self.drain_secs)
+    }
+
+    pub fn stale_checkout(&self) -> Duration {
+        Duration::from_secs(self.stale_checkout_secs)
     }
 
     pub fn database(&self) -> PathBuf {

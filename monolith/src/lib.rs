@@ -30,10 +30,6 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 
-/// Pending checkouts older than this are taken for dead (their process crashed) and
-/// compensated by the periodic settler. At start-up every pending checkout is.
-const STALE_CHECKOUT: Duration = Duration::from_secs(120);
-
 /// The wired shop and what `run` needs besides the router.
 #[derive(Debug)]
 pub struct Wired {
@@ -143,7 +139,8 @@ pub async fn run(
     );
     let settler = tokio::spawn(settle_periodically(
         wired.orders.clone(),
-        Duration::from_secs(config.settle_interval_secs.max(1)),
+        Duration::from_secs(config.settle_interval_secs),
+        config.stale_checkout(),
     ));
 
     let readiness = wired.state.readiness.clone();
@@ -158,12 +155,14 @@ pub async fn run(
     Ok(())
 }
 
-async fn settle_periodically(orders: Arc<LocalOrders>, every: Duration) {
+/// Settles unfinished checkouts every `every`, compensating those pending longer than
+/// `stale_after`.
+async fn settle_periodically(orders: Arc<LocalOrders>, every: Duration, stale_after: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(e) = orders.settle(STALE_CHECKOUT).await {
+        if let Err(e) = orders.settle(stale_after).await {
             tracing::warn!(%e, "settling checkouts failed; will retry");
         }
     }

@@ -110,9 +110,25 @@ async fn a_panicking_handler_is_a_500_without_internals_and_the_router_keeps_ser
     assert!(!body.to_string().contains("bug in"), "no internals: {body}");
 
     let (status, _) = call(
-        app,
+        app.clone(),
         Request::get("/health/live").body(Body::empty()).unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+
+    // The panic's 500 is counted like any other answer.
+    let response = app
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let metrics = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("shop_http_requests_total{")
+                && line.contains("route=\"/api/products/{sku}\"")
+                && line.contains("status=\"500\"")),
+        "{metrics}"
+    );
 }

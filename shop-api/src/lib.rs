@@ -28,7 +28,6 @@ mod public;
 pub mod server;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -77,12 +76,13 @@ pub fn router(state: AppState) -> Router {
                 "method not allowed on this route",
             )
         })
+        // Outermost last: metrics see every answer, the 500 of a panic included.
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(Arc::new(state))
 }
 
@@ -99,11 +99,4 @@ fn panic_response() -> Response {
 /// The OpenAPI document of the public API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     public::ApiDoc::openapi()
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

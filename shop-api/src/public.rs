@@ -172,17 +172,16 @@ async fn checkout(
     JsonBody(body): JsonBody<CheckoutBody>,
 ) -> Result<Response, ApiError> {
     let card = CardNumber::parse(&body.card_number)?;
-    let outcome = app
-        .shop
-        .orders
-        .checkout(
-            user,
-            CheckoutRequest {
-                idempotency_key,
-                card,
-            },
-        )
-        .await?;
+    let request = CheckoutRequest {
+        idempotency_key,
+        card,
+    };
+    // The saga runs in its own task: a client that hangs up mid-checkout must not cut it
+    // between a charge and its order's confirmation (or its compensation).
+    let saga = tokio::spawn(async move { app.shop.orders.checkout(user, request).await });
+    let outcome = saga
+        .await
+        .map_err(|e| ShopError::internal(format!("the checkout task failed: {e}")))??;
     let location = HeaderValue::from_str(&format!("/api/orders/{}", outcome.order.id))
         .map_err(|e| ShopError::internal(format!("order location header: {e}")))?;
     let body = Json(OrderBody::from(outcome.order));
@@ -224,11 +223,10 @@ async fn list_orders(
 async fn get_order(
     State(app): State<Shared>,
     AuthUser(user): AuthUser,
-    Path(order_id): Path<u64>,
+    Path(order_id): Path<String>,
 ) -> Result<Json<OrderBody>, ApiError> {
-    Ok(Json(
-        app.shop.orders.get(user, OrderId(order_id)).await?.into(),
-    ))
+    let order_id = OrderId::parse(&order_id)?;
+    Ok(Json(app.shop.orders.get(user, order_id).await?.into()))
 }
 
 /// Products picked for the caller from what they have in the cart and have bought.

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use shop_domain::{
-    Cart, CartView, Catalog, ConflictCode, PricedLine, Quantity, ShopError, Sku, StockLine, UserId,
+    Cart, CartView, Catalog, ConflictCode, OrderId, PricedLine, Quantity, ShopError, Sku,
+    StockLine, UserId,
 };
 
 use crate::db::{Db, DbError};
@@ -24,11 +25,15 @@ CREATE TABLE IF NOT EXISTS cart_lines (
     quantity INTEGER NOT NULL,
     PRIMARY KEY (user_id, sku)
 ) WITHOUT ROWID;
+-- Orders whose lines were removed, so that removing them again changes nothing.
+CREATE TABLE IF NOT EXISTS cart_checked_out (
+    order_id INTEGER PRIMARY KEY
+);
 ";
 
 /// Carts in the component's own SQLite table.
 pub struct LocalCart {
-    /// Owns `cart_lines`.
+    /// Owns `cart_lines` and `cart_checked_out`.
     db: Db,
     /// Says which SKUs exist and what they cost now.
     catalog: Arc<dyn Catalog>,
@@ -134,8 +139,20 @@ impl Cart for LocalCart {
         self.db.read(|conn| user_lines(conn, user))
     }
 
-    async fn remove_lines(&self, user: UserId, lines: &[StockLine]) -> Result<(), ShopError> {
+    async fn remove_lines(
+        &self,
+        user: UserId,
+        order: OrderId,
+        lines: &[StockLine],
+    ) -> Result<(), ShopError> {
         self.db.write(|tx| {
+            let first_time = tx
+                .prepare_cached("INSERT OR IGNORE INTO cart_checked_out (order_id) VALUES (?1)")?
+                .execute([order.0])?
+                == 1;
+            if !first_time {
+                return Ok(());
+            }
             let mut subtract = tx.prepare_cached(
                 "UPDATE cart_lines SET quantity = quantity - ?3 WHERE user_id = ?1 AND sku = ?2",
             )?;

@@ -136,9 +136,9 @@ impl Inventory for LocalInventory {
         self.db.write(|tx| {
             match reservation_state(tx, order)?.as_deref() {
                 Some("released") => {
-                    return Err(ShopError::invalid(
-                        "order",
-                        "its reservation was released; a new attempt needs a new order",
+                    return Err(ShopError::conflict(
+                        ConflictCode::OrderClosed,
+                        format!("the reservation of order {order} was released"),
                     )
                     .into());
                 }
@@ -149,9 +149,9 @@ impl Inventory for LocalInventory {
                 .prepare_cached("SELECT 1 FROM inventory_voided WHERE order_id = ?1")?
                 .exists([order.0])?;
             if voided {
-                return Err(ShopError::invalid(
-                    "order",
-                    "it was released before this reservation arrived",
+                return Err(ShopError::conflict(
+                    ConflictCode::OrderClosed,
+                    format!("order {order} was released before this reservation arrived"),
                 )
                 .into());
             }

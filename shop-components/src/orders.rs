@@ -25,7 +25,8 @@
 //! processor). To keep the two from both acting, compensation first *claims* the order
 //! (`compensating = 1`), and confirmation only succeeds on an unclaimed pending order. The
 //! late steps of a checkout that lost its order are refused by inventory and payments,
-//! which remember releases and refunds of orders they never saw.
+//! which remember releases and refunds of orders they never saw (`order_closed`, which
+//! the checkout answers as orders unavailable).
 //!
 //! An empty cart creates no order, key or not: the answer is `cart_empty` either way.
 
@@ -39,11 +40,11 @@ use rusqlite::{Connection, Params, params};
 use shop_domain::{
     CardNumber, Cart, Catalog, Cents, ChargeStatus, CheckoutOutcome, CheckoutRequest, Component,
     ConflictCode, Inventory, Order, OrderId, OrderStatus, Orders, OrdersAudit, Payments,
-    PricedLine, Quantity, ShopError, Sku, StockLine, UserId,
+    PricedLine, Quantity, ShopError, Sku, StockLine, UserId, unix_now,
 };
 
 use crate::cart::price;
-use crate::db::{Db, DbError, unix_now};
+use crate::db::{Db, DbError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders_orders (
@@ -118,8 +119,8 @@ pub struct LocalOrders {
     /// The components the saga calls.
     deps: OrdersDeps,
     /// Orders whose checkout is running in this process, which the settler leaves alone
-    /// once confirmed: their steps 6 and 7 are under way, and removing cart lines twice
-    /// would drop what the user added since.
+    /// once confirmed: their steps 6 and 7 are under way (doing them twice would be
+    /// harmless, as both are idempotent, but wasted work).
     in_flight: Mutex<HashSet<OrderId>>,
 }
 
@@ -154,22 +155,76 @@ struct Stored {
 /// Why steps 3 to 5 stopped, and whether money may have moved (and needs a refund).
 struct Stopped {
     error: ShopError,
-    maybe_charged: bool,
+    money: Money,
+}
+
+/// Whether a stopped checkout may have charged the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Money {
+    /// Payments was not called, or answered with a decline: nothing to refund.
+    NotCharged,
+    /// A charge may have been captured: compensation refunds it (refunds are idempotent).
+    MaybeCharged,
+}
+
+/// What a failed order does with its idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyAfterFailure {
+    /// Keep it: a retry with the key answers the same failure (a decline, no stock).
+    Keep,
+    /// Unbind it: the failure was not the request's fault, so a retry starts a new order.
+    Unbind,
+}
+
+/// Which of the steps after the acknowledgement an order still needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unfinished {
+    /// Step 6: commit the reservation in inventory.
+    commit_stock: bool,
+    /// Step 7: remove the bought lines from the cart.
+    clear_cart: bool,
+}
+
+impl Unfinished {
+    const BOTH: Self = Self {
+        commit_stock: true,
+        clear_cart: true,
+    };
 }
 
 /// The failure code of a declined payment.
 const DECLINED: &str = "payment_declined";
 
-/// The failures a replay with the same key can answer again from their stored code.
-fn is_replayable(error: &ShopError) -> bool {
-    matches!(
-        error,
+/// The failures a replay with the same key can answer again from their stored code keep
+/// the key; the others unbind it.
+fn key_after(error: &ShopError) -> KeyAfterFailure {
+    match error {
         ShopError::PaymentDeclined
-            | ShopError::Conflict {
-                code: ConflictCode::InsufficientStock,
-                ..
-            }
+        | ShopError::Conflict {
+            code: ConflictCode::InsufficientStock,
+            ..
+        } => KeyAfterFailure::Keep,
+        _ => KeyAfterFailure::Unbind,
+    }
+}
+
+/// The answer to a checkout that lost its order to the settler: safe, but try again.
+fn rolled_back() -> ShopError {
+    ShopError::unavailable(
+        Component::Orders,
+        "the checkout took too long and was rolled back; try again",
     )
+}
+
+/// A late step refused because the order was already rolled back is the rollback's answer.
+fn closed_means_rolled_back(error: ShopError) -> ShopError {
+    match error {
+        ShopError::Conflict {
+            code: ConflictCode::OrderClosed,
+            ..
+        } => rolled_back(),
+        other => other,
+    }
 }
 
 /// The code stored in `orders_orders.failure`.
@@ -243,16 +298,24 @@ fn order_by_key(conn: &Connection, user: UserId, key: &str) -> Result<Option<Sto
     .pop())
 }
 
-/// Sets one of the 0/1 columns `stock_committed`, `cart_cleared` of an order.
-fn set_flag(db: &Db, order: OrderId, sql: &str) -> Result<(), ShopError> {
+/// The steps after the acknowledgement, each recorded in its own 0/1 column.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    StockCommitted,
+    CartCleared,
+}
+
+/// Records that `step` of `order` is done.
+fn mark_done(db: &Db, order: OrderId, step: Step) -> Result<(), ShopError> {
+    let sql = match step {
+        Step::StockCommitted => "UPDATE orders_orders SET stock_committed = 1 WHERE id = ?1",
+        Step::CartCleared => "UPDATE orders_orders SET cart_cleared = 1 WHERE id = ?1",
+    };
     db.write(|tx| {
         tx.prepare_cached(sql)?.execute([order.0])?;
         Ok(())
     })
 }
-
-const SET_STOCK_COMMITTED: &str = "UPDATE orders_orders SET stock_committed = 1 WHERE id = ?1";
-const SET_CART_CLEARED: &str = "UPDATE orders_orders SET cart_cleared = 1 WHERE id = ?1";
 
 impl LocalOrders {
     /// Opens the orders in the database at `path`; `deps` are the components the saga calls.
@@ -295,8 +358,12 @@ impl LocalOrders {
             if self.is_in_flight(order) {
                 continue;
             }
+            let unfinished = Unfinished {
+                commit_stock: !committed,
+                clear_cart: !cleared,
+            };
             let finished = match self.lines_of(order) {
-                Ok(lines) => self.finish(order, user, &lines, !committed, !cleared).await,
+                Ok(lines) => self.finish(order, user, &lines, unfinished).await,
                 Err(error) => Err(error),
             };
             match finished {
@@ -318,8 +385,17 @@ impl LocalOrders {
             Ok(rows.collect::<Result<_, _>>()?)
         })?;
         for order in stale {
-            match self.compensate(order, true, "interrupted", false).await {
-                Ok(()) => report.compensated += 1,
+            let compensated = self
+                .compensate(
+                    order,
+                    Money::MaybeCharged,
+                    "interrupted",
+                    KeyAfterFailure::Unbind,
+                )
+                .await;
+            match compensated {
+                Ok(true) => report.compensated += 1,
+                Ok(false) => {} // a checkout finished or compensated it meanwhile
                 Err(error) => {
                     tracing::warn!(%order, %error, "compensating a stale pending order failed");
                     report.failed += 1;
@@ -409,8 +485,8 @@ impl LocalOrders {
             .reserve(order.id, lines)
             .await
             .map_err(|error| Stopped {
-                error,
-                maybe_charged: false,
+                error: closed_means_rolled_back(error),
+                money: Money::NotCharged,
             })?;
         let charge = self
             .deps
@@ -419,12 +495,15 @@ impl LocalOrders {
             .await
             .map_err(|error| Stopped {
                 // A decline is a definite answer; anything else may hide a capture.
-                maybe_charged: !matches!(error, ShopError::PaymentDeclined),
-                error,
+                money: match error {
+                    ShopError::PaymentDeclined => Money::NotCharged,
+                    _ => Money::MaybeCharged,
+                },
+                error: closed_means_rolled_back(error),
             })?;
         let stop = |error| Stopped {
             error,
-            maybe_charged: true,
+            money: Money::MaybeCharged,
         };
         if charge.status != ChargeStatus::Captured || charge.amount != order.total {
             return Err(stop(ShopError::internal(format_args!(
@@ -445,24 +524,25 @@ impl LocalOrders {
             })
             .map_err(stop)?;
         if !confirmed {
-            return Err(stop(ShopError::unavailable(
-                Component::Orders,
-                "the checkout took too long and was rolled back; try again",
-            )));
+            return Err(stop(rolled_back()));
         }
         Ok(())
     }
 
     /// Undoes what steps 3 and 4 may have done to a pending order and marks it failed with
-    /// `failure`, unbinding its idempotency key unless `keep_key`. Does nothing if the order
-    /// is no longer pending. On error the order stays pending (and claimed) for the settler.
+    /// `failure`. Answers whether it did: an order no longer pending is left alone. On
+    /// error the order stays pending (and claimed) for the settler.
+    ///
+    /// Two compensations of one order may overlap (a checkout's and the settler's, or the
+    /// settler retrying one that failed half-way): the claim does not exclude, because
+    /// release and refund are idempotent and only one final update finds the order pending.
     async fn compensate(
         &self,
         order: OrderId,
-        refund: bool,
+        money: Money,
         failure: &str,
-        keep_key: bool,
-    ) -> Result<(), ShopError> {
+        key: KeyAfterFailure,
+    ) -> Result<bool, ShopError> {
         let claimed = self.db.write(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -473,44 +553,46 @@ impl LocalOrders {
                 == 1)
         })?;
         if !claimed {
-            return Ok(());
+            return Ok(false);
         }
         self.deps.inventory.release(order).await?;
-        if refund {
+        if money == Money::MaybeCharged {
             self.deps.payments.refund(order).await?;
         }
+        let keep_key = key == KeyAfterFailure::Keep;
         self.db.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE orders_orders
-                 SET status = 'failed', failure = ?2,
-                     idem_key = CASE WHEN ?3 THEN idem_key ELSE NULL END
-                 WHERE id = ?1 AND status = 'pending'",
-            )?
-            .execute(params![order.0, failure, keep_key])?;
-            Ok(())
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE orders_orders
+                     SET status = 'failed', failure = ?2,
+                         idem_key = CASE WHEN ?3 THEN idem_key ELSE NULL END
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![order.0, failure, keep_key])?
+                == 1)
         })
     }
 
-    /// Steps 6 and 7, each done only if asked; both are tried, the first error is returned.
+    /// Steps 6 and 7, those `unfinished`; both are tried, the first error is returned.
+    /// Both are idempotent in their components, so finishing an order twice is harmless.
     async fn finish(
         &self,
         order: OrderId,
         user: UserId,
         lines: &[StockLine],
-        commit: bool,
-        clear: bool,
+        unfinished: Unfinished,
     ) -> Result<(), ShopError> {
-        let committed = if commit {
+        let committed = if unfinished.commit_stock {
             match self.deps.inventory.commit(order).await {
-                Ok(()) => set_flag(&self.db, order, SET_STOCK_COMMITTED),
+                Ok(()) => mark_done(&self.db, order, Step::StockCommitted),
                 Err(error) => Err(error),
             }
         } else {
             Ok(())
         };
-        let cleared = if clear {
-            match self.deps.cart.remove_lines(user, lines).await {
-                Ok(()) => set_flag(&self.db, order, SET_CART_CLEARED),
+        let cleared = if unfinished.clear_cart {
+            match self.deps.cart.remove_lines(user, order, lines).await {
+                Ok(()) => mark_done(&self.db, order, Step::CartCleared),
                 Err(error) => Err(error),
             }
         } else {
@@ -587,18 +669,12 @@ impl Orders for LocalOrders {
             created_at,
         };
 
-        if let Err(Stopped {
-            error,
-            maybe_charged,
-        }) = self
+        if let Err(Stopped { error, money }) = self
             .reserve_charge_confirm(&order, &lines, &request.card)
             .await
         {
             let code = failure_code(&error);
-            if let Err(compensation) = self
-                .compensate(id, maybe_charged, &code, is_replayable(&error))
-                .await
-            {
+            if let Err(compensation) = self.compensate(id, money, &code, key_after(&error)).await {
                 tracing::warn!(
                     order = %id, %error, %compensation,
                     "compensation failed; the order stays pending for the settler"
@@ -608,7 +684,7 @@ impl Orders for LocalOrders {
         }
         order.status = OrderStatus::Confirmed;
 
-        if let Err(error) = self.finish(id, user, &lines, true, true).await {
+        if let Err(error) = self.finish(id, user, &lines, Unfinished::BOTH).await {
             tracing::warn!(order = %id, %error, "finishing a confirmed order failed; the settler will retry");
         }
         Ok(CheckoutOutcome {
@@ -671,7 +747,10 @@ impl Orders for LocalOrders {
                         COALESCE(SUM(status = 'pending'), 0),
                         COALESCE(SUM(status = 'failed'), 0),
                         COALESCE(SUM(status = 'confirmed'
-                                     AND (stock_committed = 0 OR cart_cleared = 0)), 0)
+                                     AND (stock_committed = 0 OR cart_cleared = 0)), 0),
+                        (SELECT COALESCE(SUM(l.quantity), 0)
+                         FROM orders_lines l JOIN orders_orders o ON o.id = l.order_id
+                         WHERE o.status = 'confirmed')
                      FROM orders_orders",
                 )?
                 .query_row([], |row| {
@@ -681,6 +760,7 @@ impl Orders for LocalOrders {
                         pending: row.get(2)?,
                         failed: row.get(3)?,
                         unsettled: row.get(4)?,
+                        confirmed_units: row.get(5)?,
                     })
                 })?)
         })
@@ -692,17 +772,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_declines_and_stock_shortages_are_replayed() {
-        assert!(is_replayable(&ShopError::PaymentDeclined));
-        assert!(is_replayable(&ShopError::conflict(
-            ConflictCode::InsufficientStock,
-            "x"
-        )));
-        assert!(!is_replayable(&ShopError::unavailable(
-            Component::Payments,
-            "down"
-        )));
-        assert!(!is_replayable(&ShopError::internal("bug")));
+    fn only_declines_and_stock_shortages_keep_their_key() {
+        use KeyAfterFailure::{Keep, Unbind};
+        let declined = ShopError::PaymentDeclined;
+        let no_stock = ShopError::conflict(ConflictCode::InsufficientStock, "x");
+        let down = ShopError::unavailable(Component::Payments, "down");
+        assert_eq!(key_after(&declined), Keep);
+        assert_eq!(key_after(&no_stock), Keep);
+        assert_eq!(key_after(&down), Unbind);
+        assert_eq!(key_after(&ShopError::internal("bug")), Unbind);
+    }
+
+    #[test]
+    fn a_late_step_refused_as_closed_answers_as_a_rollback() {
+        let closed = ShopError::conflict(ConflictCode::OrderClosed, "released");
+        assert!(matches!(
+            closed_means_rolled_back(closed),
+            ShopError::Unavailable {
+                component: Component::Orders,
+                ..
+            }
+        ));
+        assert!(matches!(
+            closed_means_rolled_back(ShopError::PaymentDeclined),
+            ShopError::PaymentDeclined
+        ));
+    }
+
+    #[test]
+    fn failure_codes_name_the_component() {
         assert_eq!(
             failure_code(&ShopError::unavailable(Component::Payments, "down")),
             "payments_unavailable"

@@ -15,10 +15,11 @@ use async_trait::async_trait;
 use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 use shop_domain::{
-    CardNumber, Cents, Charge, ChargeStatus, OrderId, Payments, PaymentsAudit, ShopError,
+    CardNumber, Cents, Charge, ChargeStatus, ConflictCode, OrderId, Payments, PaymentsAudit,
+    ShopError, unix_now,
 };
 
-use crate::db::{Db, unix_now};
+use crate::db::Db;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS payments_charges (
@@ -132,9 +133,9 @@ impl Payments for LocalPayments {
                 .optional()?;
             if let Some((stored, status)) = existing {
                 let Some(status) = parse_status(&status)? else {
-                    return Err(ShopError::invalid(
-                        "order",
-                        "it was refunded before this charge arrived",
+                    return Err(ShopError::conflict(
+                        ConflictCode::OrderClosed,
+                        format!("order {order} was refunded before this charge arrived"),
                     )
                     .into());
                 };

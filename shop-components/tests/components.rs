@@ -234,10 +234,11 @@ mod inventory {
         inventory.release(OrderId(2)).await.unwrap();
         assert_eq!(available(&inventory, 3).await, initial - 5);
         // A released order cannot reserve again: a new attempt is a new order.
-        assert!(matches!(
-            inventory.reserve(OrderId(2), &[line(3, 4)]).await,
-            Err(ShopError::Invalid { .. })
-        ));
+        let late = inventory
+            .reserve(OrderId(2), &[line(3, 4)])
+            .await
+            .unwrap_err();
+        assert!(is_conflict(&late, ConflictCode::OrderClosed), "{late}");
         assert_eq!(
             inventory.commit(OrderId(3)).await.unwrap_err(),
             ShopError::not_found("reservation for order 3")
@@ -282,7 +283,11 @@ mod inventory {
         let inventory = LocalInventory::open(&db_path(&dir), &small_seed()).unwrap();
         let before = inventory.audit().await.unwrap();
         inventory.release(OrderId(9)).await.unwrap();
-        assert!(inventory.reserve(OrderId(9), &[line(0, 1)]).await.is_err());
+        let late = inventory
+            .reserve(OrderId(9), &[line(0, 1)])
+            .await
+            .unwrap_err();
+        assert!(is_conflict(&late, ConflictCode::OrderClosed), "{late}");
         assert_eq!(inventory.audit().await.unwrap(), before);
     }
 
@@ -434,7 +439,17 @@ mod cart {
         let checked_out = cart.lines(user).await.unwrap();
         cart.add(user, &sku(1), qty(3)).await.unwrap();
         cart.add(user, &sku(3), qty(1)).await.unwrap();
-        cart.remove_lines(user, &checked_out).await.unwrap();
+        cart.remove_lines(user, OrderId(7), &checked_out)
+            .await
+            .unwrap();
+        assert_eq!(
+            cart.lines(user).await.unwrap(),
+            vec![line(1, 3), line(3, 1)]
+        );
+        // A retry for the same order (or the settler finishing it) removes nothing more.
+        cart.remove_lines(user, OrderId(7), &checked_out)
+            .await
+            .unwrap();
         assert_eq!(
             cart.lines(user).await.unwrap(),
             vec![line(1, 3), line(3, 1)]
@@ -562,10 +577,11 @@ mod payments {
         );
 
         payments.refund(OrderId(3)).await.unwrap();
-        assert!(matches!(
-            payments.charge(OrderId(3), Cents(100), &card).await,
-            Err(ShopError::Invalid { .. })
-        ));
+        let late = payments
+            .charge(OrderId(3), Cents(100), &card)
+            .await
+            .unwrap_err();
+        assert!(is_conflict(&late, ConflictCode::OrderClosed), "{late}");
         assert_eq!(payments.charge_of(OrderId(3)).await.unwrap(), None);
         assert_eq!(payments.audit().await.unwrap().charges, 2);
     }
@@ -613,9 +629,11 @@ mod orders {
         lost_charge_answers: AtomicU32,
         /// Holds every charge, once made, until the test lets it answer.
         gate: Option<Arc<Gate>>,
+        /// Holds every charge before it reaches the processor, until the test lets it go.
+        gate_before: Option<Arc<Gate>>,
     }
 
-    /// Lets a test act while a checkout waits for its charge's answer.
+    /// Lets a test act while a checkout waits on its charge.
     #[derive(Default)]
     struct Gate {
         charged: tokio::sync::Notify,
@@ -644,6 +662,10 @@ mod orders {
         ) -> Result<Charge, ShopError> {
             if fail_once_more(&self.charge_failures) {
                 return Err(ShopError::unavailable(Component::Payments, "test: down"));
+            }
+            if let Some(gate) = &self.gate_before {
+                gate.charged.notify_one();
+                gate.answer.notified().await;
             }
             let charged = self.inner.charge(order, amount, card).await;
             if let Some(gate) = &self.gate {
@@ -710,6 +732,7 @@ mod orders {
         lost_charge_answers: u32,
         commit_failures: u32,
         gate: Option<Arc<Gate>>,
+        gate_before: Option<Arc<Gate>>,
     }
 
     impl World {
@@ -739,6 +762,7 @@ mod orders {
                         refund_failures: AtomicU32::new(faults.refund_failures),
                         lost_charge_answers: AtomicU32::new(faults.lost_charge_answers),
                         gate: faults.gate,
+                        gate_before: faults.gate_before,
                     }),
                 },
             )
@@ -891,6 +915,37 @@ mod orders {
         let outcome = world.orders.checkout(USER, good(Some("k2"))).await.unwrap();
         assert_eq!(outcome.order.status, OrderStatus::Confirmed);
         assert_eq!(world.stock(4).await, before - 3);
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_sent_while_the_first_is_running_is_told_to_wait_and_charges_nothing() {
+        let gate = Arc::new(Gate::default());
+        let world = World::with(Faults {
+            gate: Some(gate.clone()),
+            ..Faults::default()
+        });
+        world.cart.add(USER, &sku(1), qty(1)).await.unwrap();
+        let (first, duplicate) =
+            tokio::join!(world.orders.checkout(USER, good(Some("dup"))), async {
+                gate.charged.notified().await;
+                let duplicate = world.orders.checkout(USER, good(Some("dup"))).await;
+                gate.answer.notify_one();
+                duplicate
+            });
+        let first = first.unwrap();
+        let err = duplicate.unwrap_err();
+        assert!(is_conflict(&err, ConflictCode::CheckoutInProgress), "{err}");
+        // Once the first is done, the duplicate's retry replays it.
+        let replay = world
+            .orders
+            .checkout(USER, good(Some("dup")))
+            .await
+            .unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.order, first.order);
+        let audit = world.audit().await;
+        assert_eq!((audit.payments.charges, audit.orders.confirmed), (1, 1));
+        assert!(audit.violations().is_empty(), "{:?}", audit.violations());
     }
 
     #[tokio::test]
@@ -1077,6 +1132,43 @@ mod orders {
         assert_eq!((audit.orders.confirmed, audit.orders.failed), (0, 1));
         assert_eq!((audit.payments.captured, audit.payments.refunded), (0, 1));
         assert_eq!(world.stock(3).await, before);
+        assert!(audit.violations().is_empty(), "{:?}", audit.violations());
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_arrives_after_the_rollback_is_refused_and_nothing_is_taken() {
+        let gate = Arc::new(Gate::default());
+        let world = World::with(Faults {
+            gate_before: Some(gate.clone()),
+            ..Faults::default()
+        });
+        let before = world.stock(4).await;
+        world.cart.add(USER, &sku(4), qty(2)).await.unwrap();
+        // The charge is on its way when the settler rolls the order back: the refund
+        // reaches payments first and voids the order, so the late charge is refused.
+        let (checkout, settled) = tokio::join!(world.orders.checkout(USER, good(None)), async {
+            gate.charged.notified().await;
+            let report = world.orders.settle(Duration::ZERO).await.unwrap();
+            gate.answer.notify_one();
+            report
+        });
+        assert_eq!(settled.compensated, 1);
+        let err = checkout.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ShopError::Unavailable {
+                    component: Component::Orders,
+                    ..
+                }
+            ),
+            "a late step is the rollback's answer, not the client's fault: {err}"
+        );
+        let audit = world.audit().await;
+        assert_eq!((audit.payments.captured, audit.orders.failed), (0, 1));
+        assert_eq!(world.stock(4).await, before);
+        // The cart is untouched: the user can try again.
+        assert_eq!(world.cart.lines(USER).await.unwrap(), vec![line(4, 2)]);
         assert!(audit.violations().is_empty(), "{:?}", audit.violations());
     }
 

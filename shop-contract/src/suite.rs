@@ -405,9 +405,19 @@ pub async fn checkout(t: &Target) {
     t.get_as(&token, "/api/orders/999999")
         .await
         .expect_error(404, "not_found");
-    t.get_as(&token, "/api/orders/abc")
-        .await
-        .expect_error(400, "invalid_path");
+    // Ids outside 1..=i64::MAX (the rowid range) are the client's mistake, not a 500.
+    for bad in [
+        "abc",
+        "0",
+        "-1",
+        "9223372036854775808",
+        "99999999999999999999",
+    ] {
+        let answer = t.get_as(&token, &format!("/api/orders/{bad}")).await;
+        answer.expect_error(400, "invalid_input");
+        let message = answer.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("order_id"), "{bad}: {}", answer.body);
+    }
     t.get_as(&token, "/api/orders?limit=0")
         .await
         .expect_error(400, "invalid_input");
@@ -660,6 +670,43 @@ pub async fn admin_faults(t: &Target) {
     t.send(t.admin(Method::DELETE, "/admin/faults"))
         .await
         .expect(200);
+
+    let burn = json!({"kind": "burn_cpu", "cpu_ms": 200});
+    t.send(t.admin(Method::PUT, "/admin/faults/catalog").json(&burn))
+        .await
+        .expect(200);
+    let start = std::time::Instant::now();
+    t.get("/api/products/SKU-00001").await.expect(200);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(200));
+    t.send(t.admin(Method::DELETE, "/admin/faults/catalog"))
+        .await
+        .expect(200);
+
+    // A hung payments holds checkout until the fault is cleared, then it completes;
+    // meanwhile what does not call payments answers.
+    let token = t.user("hung_buyer").await;
+    t.add_to_cart(&token, "SKU-00004", 1).await.expect(200);
+    t.send(
+        t.admin(Method::PUT, "/admin/faults/payments")
+            .json(&json!({"kind": "hang"})),
+    )
+    .await
+    .expect(200);
+    let checkout = tokio::spawn({
+        let t = t.clone();
+        async move { t.checkout(&token, Some("hung-1")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!checkout.is_finished(), "a hung payments must hold the checkout");
+    t.get("/api/products/SKU-00004").await.expect(200);
+    t.send(t.admin(Method::DELETE, "/admin/faults/payments"))
+        .await
+        .expect(200);
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), checkout)
+        .await
+        .expect("the checkout resumes once the hang is cleared")
+        .unwrap();
+    answer.expect(201);
 
     for (component, body) in [
         ("billing", json!({"kind": "hang"})),

@@ -13,6 +13,14 @@ use crate::{ShopError, UserId};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Now, in Unix seconds (0 if the clock is before 1970): the time base of token expiry
+/// and of every stored timestamp.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
 /// The shared secret that signs and verifies tokens.
 #[derive(Clone)]
 pub struct TokenKey(Vec<u8>);

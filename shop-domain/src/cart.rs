@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::{Cents, Quantity, ShopError, Sku, StockLine, UserId};
+use crate::{Cents, OrderId, Quantity, ShopError, Sku, StockLine, UserId};
 
 /// A cart line priced with the catalog's current price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,12 @@ pub trait Cart: Send + Sync {
     async fn view(&self, user: UserId) -> Result<CartView, ShopError>;
     /// The raw lines, unpriced.
     async fn lines(&self, user: UserId) -> Result<Vec<StockLine>, ShopError>;
-    /// Removes exactly these lines (as checked out); lines added since stay.
-    async fn remove_lines(&self, user: UserId, lines: &[StockLine]) -> Result<(), ShopError>;
+    /// Removes exactly the lines `order` checked out; lines added since stay. Idempotent per
+    /// order: a second call for the same order (a retry, the settler) changes nothing.
+    async fn remove_lines(
+        &self,
+        user: UserId,
+        order: OrderId,
+        lines: &[StockLine],
+    ) -> Result<(), ShopError>;
 }

@@ -101,6 +101,8 @@ pub enum ConflictCode {
     CheckoutInProgress,
     CartLineTooLarge,
     CartFull,
+    /// A late step of a checkout whose order was already rolled back (released, refunded).
+    OrderClosed,
 }
 
 impl ConflictCode {
@@ -112,6 +114,7 @@ impl ConflictCode {
             ConflictCode::CheckoutInProgress => "checkout_in_progress",
             ConflictCode::CartLineTooLarge => "cart_line_too_large",
             ConflictCode::CartFull => "cart_full",
+            ConflictCode::OrderClosed => "order_closed",
         }
     }
 }

@@ -31,7 +31,7 @@ pub mod shop;
 pub mod users;
 pub mod values;
 
-pub use auth::TokenKey;
+pub use auth::{TokenKey, unix_now};
 pub use cart::{Cart, CartView, PricedLine};
 pub use catalog::{Catalog, ItemEmbedding, Product, ProductList, ProductSummary};
 pub use error::{Component, ConflictCode, ShopError};

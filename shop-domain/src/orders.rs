@@ -46,6 +46,8 @@ pub struct CheckoutOutcome {
 pub struct OrdersAudit {
     pub confirmed: u64,
     pub confirmed_cents: u64,
+    /// Units of stock the confirmed orders bought, all lines summed.
+    pub confirmed_units: u64,
     pub pending: u64,
     pub failed: u64,
     /// Confirmed orders whose stock commit or cart cleanup has not happened yet.

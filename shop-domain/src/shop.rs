@@ -78,6 +78,22 @@ impl AuditReport {
                 self.payments.captured, self.orders.confirmed
             ));
         }
+        // With nothing pending, every reservation left belongs to a confirmed order: the
+        // units taken from stock are exactly the units confirmed orders bought.
+        let taken = self.inventory.reserved + self.inventory.committed;
+        if self.orders.pending == 0 && taken != self.orders.confirmed_units {
+            out.push(format!(
+                "stock does not match orders: {taken} units reserved or committed, \
+                 confirmed orders bought {}",
+                self.orders.confirmed_units
+            ));
+        }
+        if self.orders.pending == 0 && self.orders.unsettled == 0 && self.inventory.reserved != 0 {
+            out.push(format!(
+                "{} units stay reserved with every order settled",
+                self.inventory.reserved
+            ));
+        }
         out
     }
 }
@@ -136,5 +152,62 @@ impl Shop {
             payments: self.payments.audit().await?,
             orders: self.orders.audit().await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Books that balance: 100 units, 3 sold in one confirmed order of 30 cents.
+    fn balanced() -> AuditReport {
+        AuditReport {
+            inventory: InventoryAudit {
+                skus: 1,
+                initial: 100,
+                available: 97,
+                committed: 3,
+                ..InventoryAudit::default()
+            },
+            payments: PaymentsAudit {
+                charges: 1,
+                captured: 1,
+                captured_cents: 30,
+                ..PaymentsAudit::default()
+            },
+            orders: OrdersAudit {
+                confirmed: 1,
+                confirmed_cents: 30,
+                confirmed_units: 3,
+                ..OrdersAudit::default()
+            },
+        }
+    }
+
+    #[test]
+    fn balanced_books_have_no_violations() {
+        assert_eq!(balanced().violations(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_invariant_is_reported() {
+        let mut leaked = balanced();
+        leaked.inventory.available = 96;
+        assert_eq!(leaked.violations().len(), 1, "{:?}", leaked.violations());
+
+        let mut unpaid = balanced();
+        unpaid.payments.captured_cents = 0;
+        unpaid.payments.captured = 0;
+        assert_eq!(unpaid.violations().len(), 2, "{:?}", unpaid.violations());
+
+        // Stock taken for an order that was never confirmed (a lost compensation).
+        let mut taken = balanced();
+        taken.inventory.available = 95;
+        taken.inventory.reserved = 2;
+        assert_eq!(taken.violations().len(), 2, "{:?}", taken.violations());
+
+        // Pending orders suspend the money and stock checks, not conservation.
+        taken.orders.pending = 1;
+        assert_eq!(taken.violations(), Vec::<String>::new());
     }
 }

@@ -122,11 +122,24 @@ impl fmt::Display for Cents {
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub u64);
+
+        impl $name {
+            /// The largest id a component issues (ids are SQLite rowids).
+            pub const MAX: u64 = i64::MAX as u64;
+
+            /// Parses an id given by a client: decimal digits, `1..=MAX`.
+            pub fn parse(raw: &str) -> Result<Self, ShopError> {
+                match raw.parse::<u64>() {
+                    Ok(id @ 1..=Self::MAX) => Ok(Self(id)),
+                    _ => Err(ShopError::invalid($field, "must be a whole number from 1 to 9223372036854775807")),
+                }
+            }
+        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -138,11 +151,13 @@ macro_rules! id_type {
 
 id_type!(
     /// A registered user, as issued by the users component.
-    UserId
+    UserId,
+    "user_id"
 );
 id_type!(
     /// An order, as issued by the orders component when a checkout starts.
-    OrderId
+    OrderId,
+    "order_id"
 );
 
 macro_rules! text_type {
@@ -335,6 +350,26 @@ impl Default for Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_from_clients_fit_a_rowid() {
+        assert_eq!(OrderId::parse("1").unwrap(), OrderId(1));
+        assert_eq!(
+            OrderId::parse("9223372036854775807").unwrap().0,
+            OrderId::MAX
+        );
+        for bad in [
+            "0",
+            "-1",
+            "9223372036854775808",
+            "18446744073709551616",
+            "1e3",
+            "",
+            " 1",
+        ] {
+            assert!(OrderId::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
 
     #[test]
     fn sku_accepts_only_the_documented_shape() {

@@ -227,8 +227,13 @@ impl Cart for Edge<dyn Cart> {
     async fn lines(&self, user: UserId) -> Result<Vec<StockLine>, ShopError> {
         self.call("lines", self.inner.lines(user)).await
     }
-    async fn remove_lines(&self, user: UserId, lines: &[StockLine]) -> Result<(), ShopError> {
-        self.call("remove_lines", self.inner.remove_lines(user, lines))
+    async fn remove_lines(
+        &self,
+        user: UserId,
+        order: OrderId,
+        lines: &[StockLine],
+    ) -> Result<(), ShopError> {
+        self.call("remove_lines", self.inner.remove_lines(user, order, lines))
             .await
     }
 }

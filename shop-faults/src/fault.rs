@@ -38,7 +38,7 @@ impl Fault {
             Fault::Slow {
                 latency_ms,
                 jitter_ms,
-            } if latency_ms + jitter_ms > TEN_MINUTES_MS => Err(ShopError::invalid(
+            } if latency_ms.saturating_add(jitter_ms) > TEN_MINUTES_MS => Err(ShopError::invalid(
                 "latency_ms",
                 "latency plus jitter must be at most 600000",
             )),
@@ -258,6 +258,15 @@ mod tests {
             Fault::Slow {
                 latency_ms: 600_001,
                 jitter_ms: 0
+            }
+            .validate()
+            .is_err()
+        );
+        // The sum must not wrap around into something small.
+        assert!(
+            Fault::Slow {
+                latency_ms: u64::MAX,
+                jitter_ms: 2
             }
             .validate()
             .is_err()
