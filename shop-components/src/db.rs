@@ -1,15 +1,17 @@
 //! One SQLite connection per component, and the helpers every component uses with it.
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use shop_domain::{SeedConfig, ShopError};
 
-/// How long a writer waits for another connection's write transaction before giving up.
-/// In the monolith every component writes the same file, so they queue on its one lock.
+/// How long a writer waits for another process's write transaction before giving up.
+/// Writers in this process queue on the file's [`WriteGate`] instead, never on SQLite's
+/// busy handler (which sleeps, up to 100 ms at a time).
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// Room for every statement a component prepares, so none is evicted and parsed again.
@@ -27,6 +29,29 @@ pub(crate) struct Db {
     /// what lets async tasks on any worker share it. It is locked only for the duration of a
     /// synchronous closure, never across an `.await`.
     conn: Mutex<Connection>,
+    /// Shared by every `Db` of this process on the same file: SQLite allows one writer
+    /// per file, and in the monolith all components write one file.
+    write_gate: WriteGate,
+}
+
+/// The in-process lock for writing one database file.
+type WriteGate = Arc<Mutex<()>>;
+
+/// The write gate of `path`, shared with every other open `Db` on the same file.
+fn write_gate(path: &Path) -> WriteGate {
+    static GATES: OnceLock<Mutex<HashMap<PathBuf, Weak<Mutex<()>>>>> = OnceLock::new();
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut gates = GATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    gates.retain(|_, gate| gate.strong_count() > 0);
+    if let Some(gate) = gates.get(&key).and_then(Weak::upgrade) {
+        return gate;
+    }
+    let gate = WriteGate::default();
+    gates.insert(key, Arc::downgrade(&gate));
+    gate
 }
 
 /// What a closure run against the database can fail with: SQLite itself, or a domain rule
@@ -60,6 +85,8 @@ impl Db {
         let conn = connect(path, schema)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            // After `connect`, which created the file: its canonical path now exists.
+            write_gate: write_gate(path),
         })
     }
 
@@ -74,12 +101,19 @@ impl Db {
 
     /// Runs `write` in an IMMEDIATE transaction (the write lock is taken up front, so two
     /// writers queue instead of failing to upgrade). It commits when `write` returns `Ok`
-    /// and rolls back otherwise.
+    /// and rolls back otherwise. Writers of this process on the same file take turns on
+    /// its write gate first.
     pub(crate) fn write<T>(
         &self,
         write: impl FnOnce(&Transaction<'_>) -> Result<T, DbError>,
     ) -> Result<T, ShopError> {
-        Ok(in_transaction(&mut self.lock(), write)?)
+        let mut conn = self.lock();
+        // Only ever held for one synchronous transaction: nothing inside can poison state.
+        let _turn = self
+            .write_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(in_transaction(&mut conn, write)?)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -205,5 +239,33 @@ mod tests {
             })
             .unwrap();
         assert_eq!(rows, vec![2]);
+    }
+
+    #[test]
+    fn connections_to_one_file_share_one_write_gate() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let schema = "CREATE TABLE IF NOT EXISTS t (x INTEGER);";
+        let a = Db::open(&dir.path().join("one.db"), schema).unwrap();
+        // Another spelling of the same path is the same file.
+        let b = Db::open(&dir.path().join(".").join("one.db"), schema).unwrap();
+        let other = Db::open(&dir.path().join("two.db"), schema).unwrap();
+        assert!(Arc::ptr_eq(&a.write_gate, &b.write_gate));
+        assert!(!Arc::ptr_eq(&a.write_gate, &other.write_gate));
+
+        // Writers on both connections, from several threads, all commit.
+        std::thread::scope(|scope| {
+            for db in [&a, &b, &a, &b] {
+                scope.spawn(move || {
+                    for x in 0..100 {
+                        db.write(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let count: i64 = a
+            .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(count, 400);
     }
 }

@@ -697,7 +697,10 @@ pub async fn admin_faults(t: &Target) {
         async move { t.checkout(&token, Some("hung-1")).await }
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!checkout.is_finished(), "a hung payments must hold the checkout");
+    assert!(
+        !checkout.is_finished(),
+        "a hung payments must hold the checkout"
+    );
     t.get("/api/products/SKU-00004").await.expect(200);
     t.send(t.admin(Method::DELETE, "/admin/faults/payments"))
         .await
