@@ -1,6 +1,7 @@
 //! The paths that decide the shop's throughput, measured in-process (no HTTP).
 //!
-//! Run with `cargo bench -p shop-components -- --quick` for a fast pass.
+//! Run with `cargo bench -p shop-components -- --quick` for a fast pass. Token signing
+//! is measured in `shop-domain/benches/tokens.rs`.
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -13,7 +14,7 @@ use shop_components::{
 };
 use shop_domain::{
     CardNumber, Cart, Catalog, CheckoutRequest, Inventory, Orders, Quantity, Recommendations,
-    SeedConfig, Sku, TokenKey, UserId,
+    SeedConfig, Sku, UserId,
 };
 use tokio::runtime::Runtime;
 
@@ -116,14 +117,6 @@ fn hot_paths(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         )
-    });
-
-    let key = TokenKey::new(b"a-benchmark-key-0123456789").expect("a long enough key");
-    c.bench_function("users/token_issue_and_verify", |b| {
-        b.iter(|| {
-            let token = key.issue(black_box(UserId(42)), 2_000_000_000);
-            key.verify(&token, 1_000_000_000)
-        })
     });
 }
 
