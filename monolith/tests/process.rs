@@ -61,9 +61,7 @@ async fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
     let mut monolith = support::deploy().await;
     let t = monolith.target.clone();
     let slow = json!({"kind": "slow", "latency_ms": 800});
-    t.send(t.admin(Method::PUT, "/admin/faults/catalog").json(&slow))
-        .await
-        .expect(200);
+    t.set_fault("catalog", slow).await;
 
     let in_flight = tokio::spawn({
         let t = t.clone();
@@ -94,12 +92,7 @@ async fn sigterm_drains_in_flight_requests_then_exits_cleanly() {
 async fn abort_fault_takes_the_whole_process_down() {
     let mut monolith = support::deploy().await;
     let t = monolith.target.clone();
-    t.send(
-        t.admin(Method::PUT, "/admin/faults/payments")
-            .json(&json!({"kind": "abort"})),
-    )
-    .await
-    .expect(200);
+    t.set_fault("payments", json!({"kind": "abort"})).await;
     // Browsing never touches payments: it still works.
     t.get("/api/products/SKU-00001").await.expect(200);
     let token = t.user("victim").await;

@@ -1098,24 +1098,16 @@ mod orders {
         assert!(audit.violations().is_empty(), "{:?}", audit.violations());
     }
 
-    #[tokio::test]
-    async fn a_checkout_the_settler_rolled_back_cannot_confirm() {
-        let gate = Arc::new(Gate::default());
-        let world = World::with(Faults {
-            gate: Some(gate.clone()),
-            ..Faults::default()
+    /// Runs a checkout whose charge `gate` holds, settles (rolling the order back) while it
+    /// is held, then lets the charge go on; the checkout must answer that orders rolled it
+    /// back: safe, and not the client's fault.
+    async fn settle_while_charging(world: &World, gate: &Gate, request: CheckoutRequest) {
+        let (checkout, settled) = tokio::join!(world.orders.checkout(USER, request), async {
+            gate.charged.notified().await;
+            let report = world.orders.settle(Duration::ZERO).await.unwrap();
+            gate.answer.notify_one();
+            report
         });
-        let before = world.stock(3).await;
-        world.cart.add(USER, &sku(3), qty(1)).await.unwrap();
-        // The checkout is slow: while it waits for the processor's answer, the settler
-        // takes its order for one a crash left behind.
-        let (checkout, settled) =
-            tokio::join!(world.orders.checkout(USER, good(Some("k"))), async {
-                gate.charged.notified().await;
-                let report = world.orders.settle(Duration::ZERO).await.unwrap();
-                gate.answer.notify_one();
-                report
-            });
         assert_eq!(settled.compensated, 1);
         let err = checkout.unwrap_err();
         assert!(
@@ -1128,6 +1120,20 @@ mod orders {
             ),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_checkout_the_settler_rolled_back_cannot_confirm() {
+        let gate = Arc::new(Gate::default());
+        let world = World::with(Faults {
+            gate: Some(gate.clone()),
+            ..Faults::default()
+        });
+        let before = world.stock(3).await;
+        world.cart.add(USER, &sku(3), qty(1)).await.unwrap();
+        // The checkout is slow: while it waits for the processor's answer, the settler
+        // takes its order for one a crash left behind.
+        settle_while_charging(&world, &gate, good(Some("k"))).await;
         let audit = world.audit().await;
         assert_eq!((audit.orders.confirmed, audit.orders.failed), (0, 1));
         assert_eq!((audit.payments.captured, audit.payments.refunded), (0, 1));
@@ -1146,24 +1152,7 @@ mod orders {
         world.cart.add(USER, &sku(4), qty(2)).await.unwrap();
         // The charge is on its way when the settler rolls the order back: the refund
         // reaches payments first and voids the order, so the late charge is refused.
-        let (checkout, settled) = tokio::join!(world.orders.checkout(USER, good(None)), async {
-            gate.charged.notified().await;
-            let report = world.orders.settle(Duration::ZERO).await.unwrap();
-            gate.answer.notify_one();
-            report
-        });
-        assert_eq!(settled.compensated, 1);
-        let err = checkout.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ShopError::Unavailable {
-                    component: Component::Orders,
-                    ..
-                }
-            ),
-            "a late step is the rollback's answer, not the client's fault: {err}"
-        );
+        settle_while_charging(&world, &gate, good(None)).await;
         let audit = world.audit().await;
         assert_eq!((audit.payments.captured, audit.orders.failed), (0, 1));
         assert_eq!(world.stock(4).await, before);

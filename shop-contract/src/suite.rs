@@ -641,9 +641,7 @@ pub async fn admin_faults(t: &Target) {
     );
 
     let fail = json!({"kind": "fail", "rate": 1.0});
-    t.send(t.admin(Method::PUT, "/admin/faults/catalog").json(&fail))
-        .await
-        .expect(200);
+    t.set_fault("catalog", fail).await;
     let answer = t.get("/api/products/SKU-00001").await;
     answer.expect_error(503, "unavailable");
     assert_eq!(answer.body["error"]["component"], "catalog");
@@ -655,43 +653,28 @@ pub async fn admin_faults(t: &Target) {
     .await
     .expect(201);
 
-    t.send(t.admin(Method::DELETE, "/admin/faults/catalog"))
-        .await
-        .expect(200);
+    t.clear_faults(Some("catalog")).await;
     t.get("/api/products/SKU-00001").await.expect(200);
 
     let slow = json!({"kind": "slow", "latency_ms": 300});
-    t.send(t.admin(Method::PUT, "/admin/faults/inventory").json(&slow))
-        .await
-        .expect(200);
+    t.set_fault("inventory", slow).await;
     let start = std::time::Instant::now();
     t.get("/api/products/SKU-00001").await.expect(200);
     assert!(start.elapsed() >= std::time::Duration::from_millis(300));
-    t.send(t.admin(Method::DELETE, "/admin/faults"))
-        .await
-        .expect(200);
+    t.clear_faults(None).await;
 
     let burn = json!({"kind": "burn_cpu", "cpu_ms": 200});
-    t.send(t.admin(Method::PUT, "/admin/faults/catalog").json(&burn))
-        .await
-        .expect(200);
+    t.set_fault("catalog", burn).await;
     let start = std::time::Instant::now();
     t.get("/api/products/SKU-00001").await.expect(200);
     assert!(start.elapsed() >= std::time::Duration::from_millis(200));
-    t.send(t.admin(Method::DELETE, "/admin/faults/catalog"))
-        .await
-        .expect(200);
+    t.clear_faults(Some("catalog")).await;
 
     // A hung payments holds checkout until the fault is cleared, then it completes;
     // meanwhile what does not call payments answers.
     let token = t.user("hung_buyer").await;
     t.add_to_cart(&token, "SKU-00004", 1).await.expect(200);
-    t.send(
-        t.admin(Method::PUT, "/admin/faults/payments")
-            .json(&json!({"kind": "hang"})),
-    )
-    .await
-    .expect(200);
+    t.set_fault("payments", json!({"kind": "hang"})).await;
     let checkout = tokio::spawn({
         let t = t.clone();
         async move { t.checkout(&token, Some("hung-1")).await }
@@ -702,9 +685,7 @@ pub async fn admin_faults(t: &Target) {
         "a hung payments must hold the checkout"
     );
     t.get("/api/products/SKU-00004").await.expect(200);
-    t.send(t.admin(Method::DELETE, "/admin/faults/payments"))
-        .await
-        .expect(200);
+    t.clear_faults(Some("payments")).await;
     let answer = tokio::time::timeout(std::time::Duration::from_secs(10), checkout)
         .await
         .expect("the checkout resumes once the hang is cleared")

@@ -133,6 +133,25 @@ impl Target {
             .header("x-admin-token", &self.admin_token)
     }
 
+    /// Puts `fault` (a `/admin/faults` body) on `component`; panics unless accepted.
+    pub async fn set_fault(&self, component: &str, fault: Value) {
+        let path = format!("/admin/faults/{component}");
+        self.send(self.admin(Method::PUT, &path).json(&fault))
+            .await
+            .expect(200);
+    }
+
+    /// Clears the fault of `component`, or of every component when `None`.
+    pub async fn clear_faults(&self, component: Option<&str>) {
+        let path = match component {
+            Some(component) => format!("/admin/faults/{component}"),
+            None => "/admin/faults".to_owned(),
+        };
+        self.send(self.admin(Method::DELETE, &path))
+            .await
+            .expect(200);
+    }
+
     /// Registers `username` and logs in; returns the bearer token.
     pub async fn user(&self, username: &str) -> String {
         let credentials = json!({"username": username, "password": "correct horse battery"});
