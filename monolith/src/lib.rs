@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use shop_api::{AppState, Metrics, Readiness};
+use shop_api::{AppState, Metrics, Ops, Readiness, ShopAuditor};
 use shop_components::{
     LocalCart, LocalCatalog, LocalInventory, LocalOrders, LocalPayments, LocalRecommendations,
     LocalUsers, OrdersDeps, PaymentsConfig, RecommendationsConfig, UsersConfig,
@@ -111,13 +111,17 @@ pub async fn wire(config: &Config) -> Result<Wired> {
         recommendations,
         users,
     };
+    let ops = Ops {
+        metrics,
+        readiness: Readiness::default(),
+        admin_token: admin_token.into(),
+        faults: Arc::new(faults),
+        auditor: Arc::new(ShopAuditor(shop.clone())),
+    };
     let state = AppState {
         shop,
         tokens: token_key,
-        faults,
-        metrics,
-        admin_token: admin_token.into(),
-        readiness: Readiness::default(),
+        ops,
     };
     Ok(Wired {
         state,
@@ -143,7 +147,7 @@ pub async fn run(
         config.stale_checkout(),
     ));
 
-    let readiness = wired.state.readiness.clone();
+    let readiness = wired.state.ops.readiness.clone();
     let app = shop_api::router(wired.state);
     let address = listener.local_addr()?;
     println!("monolith listening on http://{address}");

@@ -1,6 +1,7 @@
 //! Extractors whose rejections speak the API's error format.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -9,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use shop_domain::{IdempotencyKey, UserId};
 use subtle::ConstantTimeEq;
 
-use crate::{ApiError, Shared};
+use crate::{ApiError, Ops, Shared};
 
 /// A JSON request body; malformed, mistyped, unknown-field or oversized bodies are 4xx.
 #[derive(Debug, FromRequest)]
@@ -82,10 +83,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
 #[derive(Debug)]
 pub struct AdminAccess;
 
-impl FromRequestParts<Shared> for AdminAccess {
+impl FromRequestParts<Arc<Ops>> for AdminAccess {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<Ops>) -> Result<Self, ApiError> {
         // Through the extractor rather than the extension, so tests can use `MockConnectInfo`.
         let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
             .await

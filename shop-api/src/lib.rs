@@ -6,8 +6,9 @@
 //!   with `oneshot`, binaries serve it with [`server::serve`].
 //! - `public`: the public API's handlers (register, login, products, search, cart,
 //!   checkout, orders, recommendations) and its OpenAPI description ([`openapi`]).
-//! - `ops`: `/health/live`, `/health/ready`, `/metrics`, `/openapi.json`, and
-//!   `/admin/faults` and `/admin/audit` (loopback and admin token only).
+//! - [`ops`]: `/health/live`, `/health/ready`, `/metrics`, `/openapi.json`, and
+//!   `/admin/faults` and `/admin/audit` (loopback and admin token only), with [`Ops`],
+//!   what they need; [`service_router`] serves them beside a service's own routes.
 //! - [`dto`]: request and response bodies: the wire contract.
 //! - [`error`]: [`ApiError`], the one place where errors become statuses.
 //! - [`extract`]: extractors for bodies, queries, paths, the bearer token, admin access.
@@ -23,7 +24,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
-mod ops;
+pub mod ops;
 mod public;
 pub mod server;
 
@@ -34,40 +35,41 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_domain::{Shop, TokenKey};
-use shop_faults::Faults;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
+pub use ops::{Auditor, FaultControl, Ops, ShopAuditor};
 pub use server::Readiness;
 
 /// The largest request body accepted; every legitimate body is far smaller.
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 
-/// What every handler can reach.
+/// What every public handler can reach, and the operational endpoints' needs.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub shop: Shop,
     /// Verifies bearer tokens locally, without calling users.
     pub tokens: TokenKey,
-    /// The fault table that `/admin/faults` edits.
-    pub faults: Faults,
-    pub metrics: Arc<Metrics>,
-    /// The secret `/admin/` requires in `X-Admin-Token`.
-    pub admin_token: Arc<str>,
-    pub readiness: Readiness,
+    pub ops: Ops,
 }
 
 /// The state as handlers hold it: shared, so that each request clones one pointer.
 pub(crate) type Shared = Arc<AppState>;
 
-/// The whole HTTP surface of a shop process.
+/// The whole HTTP surface of a process serving the public API: the monolith, the gateway.
 pub fn router(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
-    Router::new()
-        .merge(public::routes())
-        .merge(ops::routes())
+    let ops = state.ops.clone();
+    service_router(ops, public::routes().with_state(Arc::new(state)))
+}
+
+/// `routes` plus the operational endpoints, with the layers every process has: metrics
+/// per route, the body limit, panics as 500s, and JSON errors for unknown routes.
+pub fn service_router(ops: Ops, routes: Router) -> Router {
+    let metrics = ops.metrics.clone();
+    routes
+        .merge(ops::routes().with_state(Arc::new(ops)))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -83,7 +85,6 @@ pub fn router(state: AppState) -> Router {
             metrics,
             metrics::track,
         ))
-        .with_state(Arc::new(state))
 }
 
 fn panic_response() -> Response {
