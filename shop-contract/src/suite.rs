@@ -354,7 +354,11 @@ pub async fn cart(t: &Target) {
         .bearer_auth(&token)
         .header("content-type", "application/json")
         .body(huge);
-    t.send(oversized).await.expect_error(413, "body_too_large");
+    let refused = t.send(oversized).await;
+    refused.expect_error(413, "body_too_large");
+    // The unread rest of the body ends the connection: the answer must say so, or a
+    // client's next request on it fails.
+    assert_eq!(refused.headers["connection"], "close");
 
     // After all that, the cart is as it was.
     let lines = t.get_as(&token, "/api/cart").await.expect(200)["lines"].clone();
