@@ -125,8 +125,25 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "u64", into = "u64")]
         pub struct $name(pub u64);
+
+        impl TryFrom<u64> for $name {
+            type Error = ShopError;
+            fn try_from(raw: u64) -> Result<Self, ShopError> {
+                if (1..=Self::MAX).contains(&raw) {
+                    Ok(Self(raw))
+                } else {
+                    Err(ShopError::invalid($field, "must be a whole number from 1 to 9223372036854775807"))
+                }
+            }
+        }
+
+        impl From<$name> for u64 {
+            fn from(id: $name) -> u64 {
+                id.0
+            }
+        }
 
         impl $name {
             /// The largest id a component issues (ids are SQLite rowids).
@@ -134,10 +151,8 @@ macro_rules! id_type {
 
             /// Parses an id given by a client: decimal digits, `1..=MAX`.
             pub fn parse(raw: &str) -> Result<Self, ShopError> {
-                match raw.parse::<u64>() {
-                    Ok(id @ 1..=Self::MAX) => Ok(Self(id)),
-                    _ => Err(ShopError::invalid($field, "must be a whole number from 1 to 9223372036854775807")),
-                }
+                // Out of range of u64 at all reads as out of range (0 is refused below too).
+                Self::try_from(raw.parse::<u64>().unwrap_or(0))
             }
         }
 
@@ -304,9 +319,24 @@ impl CardNumber {
 
 /// One page of a listing: `page` from 1, `per_page` from 1 to 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawPage")]
 pub struct Page {
     page: u32,
     per_page: u32,
+}
+
+/// A page as it arrives, before [`Page::new`] checks it.
+#[derive(Deserialize)]
+struct RawPage {
+    page: u32,
+    per_page: u32,
+}
+
+impl TryFrom<RawPage> for Page {
+    type Error = ShopError;
+    fn try_from(raw: RawPage) -> Result<Self, ShopError> {
+        Self::new(raw.page, raw.per_page)
+    }
 }
 
 impl Page {
