@@ -90,7 +90,10 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
             sku: sku.clone(),
             quantity: Quantity::new(1).unwrap(),
         };
-        stock.reserve(order, &[line.clone()]).await.unwrap();
+        stock
+            .reserve(order, std::slice::from_ref(&line))
+            .await
+            .unwrap();
         // Reserving again for the same order is a no-op, remote as local.
         stock.reserve(order, &[line]).await.unwrap();
         assert_eq!(stock.stock(&sku).await.unwrap().available, before - 1);
@@ -104,7 +107,10 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
             attempt += 1;
             assert!(attempt < 1_000, "stock never ran out");
             if let Err(err) = stock
-                .reserve(OrderId(1_000 * (n as u64 + 1) + attempt), &[many.clone()])
+                .reserve(
+                    OrderId(1_000 * (n as u64 + 1) + attempt),
+                    std::slice::from_ref(&many),
+                )
                 .await
             {
                 break err;
@@ -179,7 +185,10 @@ async fn garbage_answers_are_unavailable_not_panics() {
     let sku = Sku::from_index(1);
     for err in [
         remote.get(&sku).await.unwrap_err(),
-        remote.summaries(&[sku.clone()]).await.unwrap_err(),
+        remote
+            .summaries(std::slice::from_ref(&sku))
+            .await
+            .unwrap_err(),
         remote
             .search(&shop_domain::SearchText::parse("lamp").unwrap(), 3)
             .await
