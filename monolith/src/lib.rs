@@ -14,7 +14,7 @@ pub mod config;
 
 use std::future::Future;
 use std::io::Write;
-use std::path::Path;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +22,9 @@ use anyhow::{Context, Result};
 use shop_api::{AppState, Metrics, Ops, Readiness, ShopAuditor};
 use shop_components::{
     LocalCart, LocalCatalog, LocalInventory, LocalOrders, LocalPayments, LocalRecommendations,
-    LocalUsers, OrdersDeps, PaymentsConfig, RecommendationsConfig, UsersConfig,
+    LocalUsers, OrdersDeps,
 };
-use shop_domain::{SeedConfig, Shop, TokenKey};
+use shop_domain::Shop;
 use shop_faults::{Edges, Faults};
 use tokio::net::TcpListener;
 
@@ -43,14 +43,10 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("creating {}", config.data.display()))?;
     let db = config.database();
-    let seed = SeedConfig {
-        seed: config.seed,
-        products: config.products,
-        embedding_dims: config.embedding_dims,
-    };
-    let token_key =
-        TokenKey::new(secret(&config.data, "token.key", config.token_key.as_deref())?.as_bytes())?;
-    let admin_token = secret(&config.data, "admin.token", config.admin_token.as_deref())?;
+    let settings = &config.shop;
+    let seed = settings.seed();
+    let token_key = settings.token_key(&config.data)?;
+    let admin_token = settings.admin_token(&config.data)?;
 
     let faults = Faults::default();
     let metrics = Metrics::new("monolith", "monolith");
@@ -61,18 +57,10 @@ pub async fn wire(config: &Config) -> Result<Wired> {
 
     let catalog = edges.catalog(Arc::new(LocalCatalog::open(&db, &seed)?));
     let inventory = edges.inventory(Arc::new(
-        LocalInventory::open(&db, &seed)?
-            .with_stock_cache(Duration::from_millis(config.stock_cache_ms)),
+        LocalInventory::open(&db, &seed)?.with_stock_cache(settings.stock_cache()),
     ));
     let cart = edges.cart(Arc::new(LocalCart::open(&db, catalog.clone())?));
-    let payments = edges.payments(Arc::new(LocalPayments::open(
-        &db,
-        PaymentsConfig {
-            latency: Duration::from_millis(config.payments_latency_ms),
-            latency_jitter: Duration::from_millis(config.payments_jitter_ms),
-            decline_rate: config.payments_decline_rate,
-        },
-    )?));
+    let payments = edges.payments(Arc::new(LocalPayments::open(&db, settings.payments())?));
     let local_orders = Arc::new(LocalOrders::open(
         &db,
         OrdersDeps {
@@ -84,22 +72,11 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     )?);
     let orders = edges.orders(local_orders.clone());
     let recommendations = edges.recommendations(Arc::new(
-        LocalRecommendations::build(
-            catalog.as_ref(),
-            RecommendationsConfig {
-                scoring_rounds: config.scoring_rounds,
-                ..RecommendationsConfig::default()
-            },
-        )
-        .await?,
+        LocalRecommendations::build(catalog.as_ref(), settings.recommendations()).await?,
     ));
     let users = edges.users(Arc::new(LocalUsers::open(
         &db,
-        UsersConfig {
-            token_key: token_key.clone(),
-            token_ttl: Duration::from_secs(config.token_ttl_secs),
-            password_iterations: config.password_iterations,
-        },
+        settings.users(token_key.clone()),
     )?));
 
     let shop = Shop {
@@ -143,8 +120,8 @@ pub async fn run(
     );
     let settler = tokio::spawn(settle_periodically(
         wired.orders.clone(),
-        Duration::from_secs(config.settle_interval_secs),
-        config.stale_checkout(),
+        config.shop.settle_interval(),
+        config.shop.stale_checkout(),
     ));
 
     let readiness = wired.state.ops.readiness.clone();
@@ -153,7 +130,7 @@ pub async fn run(
     println!("monolith listening on http://{address}");
     // Tests and launchers read that line to learn the port; do not leave it in a buffer.
     std::io::stdout().flush()?;
-    shop_api::server::serve(listener, app, readiness, shutdown, config.drain()).await?;
+    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
     settler.abort();
     tracing::info!("stopped");
     Ok(())
@@ -170,31 +147,4 @@ async fn settle_periodically(orders: Arc<LocalOrders>, every: Duration, stale_af
             tracing::warn!(%e, "settling checkouts failed; will retry");
         }
     }
-}
-
-/// A secret given in the configuration, or else the one kept in `dir/name` (created
-/// with 32 random bytes, readable by the owner only, on first start).
-fn secret(dir: &Path, name: &str, given: Option<&str>) -> Result<String> {
-    if let Some(given) = given {
-        return Ok(given.to_owned());
-    }
-    let path = dir.join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(existing) => return Ok(existing.trim().to_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-    use std::os::unix::fs::OpenOptionsExt;
-    let value: String = (0..32)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(value.as_bytes())?;
-    file.sync_all()?;
-    Ok(value)
 }
