@@ -49,7 +49,7 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     let admin_token = settings.admin_token(&config.data)?;
 
     let faults = Faults::default();
-    let metrics = Metrics::new("monolith", "monolith");
+    let metrics = Metrics::new("monolith", "monolith", "none");
     let edges = Edges {
         faults: faults.clone(),
         observer: metrics.clone(),
@@ -118,11 +118,12 @@ pub async fn run(
         ?recovered,
         "settled checkouts left unfinished by the last run"
     );
-    let settler = tokio::spawn(settle_periodically(
-        wired.orders.clone(),
-        config.shop.settle_interval(),
-        config.shop.stale_checkout(),
-    ));
+    let settler = tokio::spawn(
+        wired
+            .orders
+            .clone()
+            .keep_settled(config.shop.settle_interval(), config.shop.stale_checkout()),
+    );
 
     let readiness = wired.state.ops.readiness.clone();
     let app = shop_api::router(wired.state);
@@ -134,17 +135,4 @@ pub async fn run(
     settler.abort();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Settles unfinished checkouts every `every`, compensating those pending longer than
-/// `stale_after`.
-async fn settle_periodically(orders: Arc<LocalOrders>, every: Duration, stale_after: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if let Err(e) = orders.settle(stale_after).await {
-            tracing::warn!(%e, "settling checkouts failed; will retry");
-        }
-    }
 }

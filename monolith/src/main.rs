@@ -1,16 +1,10 @@
 use anyhow::Context;
 use clap::Parser;
 use monolith::Config;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    shop_config::init_tracing();
     let config = Config::parse();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -98,6 +98,7 @@ struct CallOutcomeLabels {
 struct ProcessLabels {
     architecture: String,
     role: String,
+    preset: String,
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -118,9 +119,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// `architecture` (`monolith`, `split`) and `role` (`monolith`, `gateway`, `catalog`, ...)
-    /// label the process in `shop_process_info`.
-    pub fn new(architecture: &str, role: &str) -> Arc<Self> {
+    /// `architecture` (`monolith`, `split`), `role` (`monolith`, `gateway`, `catalog`, ...)
+    /// and the resilience `preset` of its outbound calls (`none` without any) label the
+    /// process in `shop_process_info`.
+    pub fn new(architecture: &str, role: &str, preset: &str) -> Arc<Self> {
         let mut registry = Registry::with_prefix("shop");
         let http_requests = Family::<RouteStatusLabels, Counter>::default();
         let http_duration =
@@ -132,6 +134,7 @@ impl Metrics {
         info.get_or_create(&ProcessLabels {
             architecture: architecture.to_owned(),
             role: role.to_owned(),
+            preset: preset.to_owned(),
         })
         .set(1);
 

@@ -405,6 +405,19 @@ impl LocalOrders {
         Ok(report)
     }
 
+    /// Runs [`settle`](Self::settle) every `every` until dropped (abort its task to stop
+    /// it), compensating checkouts pending longer than `stale_after`.
+    pub async fn keep_settled(self: Arc<Self>, every: Duration, stale_after: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = self.settle(stale_after).await {
+                tracing::warn!(%e, "settling checkouts failed; will retry");
+            }
+        }
+    }
+
     fn is_in_flight(&self, order: OrderId) -> bool {
         let set = self
             .in_flight

@@ -7,6 +7,7 @@
 //!
 //! - [`ShopSettings`]: the flags, and the component configurations built from them.
 //! - [`secret`]: a secret from the flags, or else kept in a file of the data directory.
+//! - [`init_tracing`]: logs to stderr, filtered by `RUST_LOG` (default `info`).
 
 use std::io::Write;
 use std::path::Path;
@@ -144,6 +145,18 @@ impl ShopSettings {
             password_iterations: self.password_iterations,
         }
     }
+}
+
+/// Logs to stderr (stdout carries the "listening on" line launchers read), filtered by
+/// `RUST_LOG`, `info` by default.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// A secret given in the configuration, or else the one kept in `dir/name` (created

@@ -1,0 +1,5 @@
+//! The cart service.
+
+fn main() -> anyhow::Result<()> {
+    split::service::main(shop_domain::Component::Cart)
+}

@@ -1,0 +1,5 @@
+//! The orders service.
+
+fn main() -> anyhow::Result<()> {
+    split::service::main(shop_domain::Component::Orders)
+}

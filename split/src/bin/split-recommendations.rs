@@ -1,0 +1,5 @@
+//! The recommendations service.
+
+fn main() -> anyhow::Result<()> {
+    split::service::main(shop_domain::Component::Recommendations)
+}

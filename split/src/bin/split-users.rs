@@ -1,0 +1,5 @@
+//! The users service.
+
+fn main() -> anyhow::Result<()> {
+    split::service::main(shop_domain::Component::Users)
+}

@@ -1,0 +1,194 @@
+//! The gateway: the public API (the very router the monolith serves), over stubs of
+//! every service. Its `/admin/faults` forwards to the services hosting each component,
+//! and its `/admin/audit` puts the services' books together.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use clap::Parser;
+use reqwest::Method;
+use serde::Deserialize;
+use shop_api::{AppState, FaultControl, Metrics, Ops, Readiness, ShopAuditor};
+use shop_config::ShopSettings;
+use shop_domain::{Component, ShopError};
+use shop_faults::Fault;
+use tokio::net::TcpListener;
+
+use crate::remotes::Remotes;
+use crate::topology::Directory;
+
+/// The gateway's flags (each with an environment override).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    version,
+    about = "The shop's public API, served by calling its services"
+)]
+pub struct GatewayConfig {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "SHOP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The deployment's data directory (for the shared secrets).
+    #[arg(long, env = "SHOP_DATA")]
+    pub data: PathBuf,
+
+    /// The directory file the launcher wrote: where every service answers.
+    #[arg(long, env = "SHOP_DIRECTORY")]
+    pub directory: PathBuf,
+
+    #[command(flatten)]
+    pub shop: ShopSettings,
+}
+
+/// `main` of `split-gateway`.
+pub fn main() -> Result<()> {
+    shop_config::init_tracing();
+    let config = GatewayConfig::parse();
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        run(listener, &config, shop_api::server::shutdown_signal()).await
+    })
+}
+
+/// Serves the public API on `listener` until `shutdown` resolves, then drains.
+pub async fn run(
+    listener: TcpListener,
+    config: &GatewayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let directory = Directory::read(&config.directory)?;
+    let metrics = Metrics::new("split", "gateway", directory.topology.preset.name());
+    let shop = Remotes::new(&directory, metrics.clone()).shop()?;
+    let admin_token = config.shop.admin_token(&config.data)?;
+    let ops = Ops {
+        metrics,
+        readiness: Readiness::default(),
+        faults: Arc::new(ForwardedFaults::new(&directory, &admin_token)),
+        admin_token: admin_token.into(),
+        auditor: Arc::new(ShopAuditor(shop.clone())),
+    };
+    let readiness = ops.readiness.clone();
+    let state = AppState {
+        shop,
+        tokens: config.shop.token_key(&config.data)?,
+        ops,
+    };
+    let app = shop_api::router(state);
+    let address = listener.local_addr()?;
+    println!("gateway listening on http://{address}");
+    std::io::stdout().flush()?;
+    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Fault control for components hosted elsewhere: each change goes to every replica
+/// of the component's service, through its own `/admin/faults`.
+struct ForwardedFaults {
+    replicas: BTreeMap<Component, Vec<String>>,
+    admin_token: String,
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct FaultTable {
+    faults: BTreeMap<Component, Fault>,
+}
+
+impl ForwardedFaults {
+    fn new(directory: &Directory, admin_token: &str) -> Self {
+        Self {
+            replicas: directory.replicas.clone(),
+            admin_token: admin_token.to_owned(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Sends one admin request to every replica of `component`'s service.
+    async fn to_replicas(
+        &self,
+        component: Component,
+        method: Method,
+        path: &str,
+        fault: Option<&Fault>,
+    ) -> Result<Vec<FaultTable>, ShopError> {
+        let unavailable = |why: String| ShopError::unavailable(component, why);
+        let mut tables = Vec::new();
+        for base in self.replicas.get(&component).into_iter().flatten() {
+            let mut request = self
+                .client
+                .request(method.clone(), format!("{base}{path}"))
+                .header("x-admin-token", &self.admin_token);
+            if let Some(fault) = fault {
+                request = request.json(fault);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| unavailable(format!("admin call to {base}: {e}")))?;
+            if !response.status().is_success() {
+                return Err(unavailable(format!(
+                    "{base}{path} answered {}",
+                    response.status()
+                )));
+            }
+            let table = response
+                .json()
+                .await
+                .map_err(|e| unavailable(format!("admin answer from {base}: {e}")))?;
+            tables.push(table);
+        }
+        Ok(tables)
+    }
+}
+
+#[async_trait]
+impl FaultControl for ForwardedFaults {
+    async fn active(&self) -> Result<BTreeMap<Component, Fault>, ShopError> {
+        let mut active = BTreeMap::new();
+        for component in Component::ALL {
+            for table in self
+                .to_replicas(component, Method::GET, "/admin/faults", None)
+                .await?
+            {
+                // A service reports the faults of the component it hosts.
+                if let Some(fault) = table.faults.get(&component) {
+                    active.insert(component, fault.clone());
+                }
+            }
+        }
+        Ok(active)
+    }
+
+    async fn set(&self, component: Component, fault: Fault) -> Result<(), ShopError> {
+        let path = format!("/admin/faults/{component}");
+        self.to_replicas(component, Method::PUT, &path, Some(&fault))
+            .await
+            .map(drop)
+    }
+
+    async fn clear(&self, component: Option<Component>) -> Result<(), ShopError> {
+        let components = match component {
+            Some(component) => vec![component],
+            None => Component::ALL.to_vec(),
+        };
+        for component in components {
+            let path = format!("/admin/faults/{component}");
+            self.to_replicas(component, Method::DELETE, &path, None)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,313 @@
+//! Bringing a split deployment up and down: every service's replicas, then the gateway,
+//! as child processes on loopback ports the OS picks, each stopped on every path
+//! (SIGTERM and a bounded wait on [`SplitDeployment::stop`], SIGKILL on drop).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use shop_domain::Component;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::topology::{Directory, START_ORDER, Topology};
+
+/// A child process serving HTTP, known by the URL it printed. Dropping it kills it.
+#[derive(Debug)]
+pub struct Supervised {
+    /// `catalog-0`, `gateway`, ...: names its log file and its errors.
+    pub name: String,
+    /// `http://127.0.0.1:PORT`, from its "listening on" line.
+    pub base_url: String,
+    binary: PathBuf,
+    args: Vec<OsString>,
+    log: PathBuf,
+    child: Child,
+}
+
+impl Supervised {
+    /// Starts `binary args...`, waits at most `deadline` for its "listening on URL" line;
+    /// its stderr is appended to `log`.
+    pub async fn start(
+        name: &str,
+        binary: &Path,
+        args: Vec<OsString>,
+        log: &Path,
+        deadline: Duration,
+    ) -> Result<Self> {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let mut child = Command::new(binary)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {} ({})", name, binary.display()))?;
+        let stdout = child.stdout.take().context("stdout is piped")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let listening = tokio::time::timeout(deadline, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some((_, url)) = line.split_once("listening on ") {
+                    return Ok(Some(url.trim().to_owned()));
+                }
+            }
+            Ok::<_, std::io::Error>(None)
+        })
+        .await;
+        let base_url = match listening {
+            Ok(Ok(Some(url))) => url,
+            other => {
+                let _ = child.kill().await;
+                let tail = std::fs::read_to_string(log).unwrap_or_default();
+                let tail: String = tail
+                    .lines()
+                    .rev()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                bail!(
+                    "{name} did not start ({other:?}); the end of {}:\n{tail}",
+                    log.display()
+                );
+            }
+        };
+        // Keep reading stdout, so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            name: name.to_owned(),
+            base_url,
+            binary: binary.to_owned(),
+            args,
+            log: log.to_owned(),
+            child,
+        })
+    }
+
+    pub fn pid(&self) -> Option<Pid> {
+        self.child.id().map(|id| Pid::from_raw(id as i32))
+    }
+
+    /// Sends `signal`; a process already gone is not an error.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(pid) = self.pid() {
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// SIGTERM, then at most `grace` for a clean exit, then SIGKILL.
+    pub async fn stop(&mut self, grace: Duration) -> Result<ExitStatus> {
+        self.signal(Signal::SIGTERM);
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                tracing::warn!(name = %self.name, ?grace, "no clean exit in time; killing");
+                self.child.kill().await?;
+                Ok(self.child.wait().await?)
+            }
+        }
+    }
+
+    /// SIGKILL, as a crash would end it, and reap it.
+    pub async fn kill(&mut self) -> Result<ExitStatus> {
+        self.child.kill().await?;
+        Ok(self.child.wait().await?)
+    }
+
+    /// Starts the same binary again on the address it had, as after a crash and a
+    /// restart by a supervisor: callers find it where it was.
+    pub async fn restart(&mut self, deadline: Duration) -> Result<()> {
+        if self.child.try_wait()?.is_none() {
+            self.kill().await?;
+        }
+        let address = self.base_url.trim_start_matches("http://").to_owned();
+        let args = with_listen(&self.args, &address);
+        *self = Self::start(&self.name, &self.binary, args, &self.log, deadline).await?;
+        Ok(())
+    }
+}
+
+/// `args` with the value of `--listen` replaced by `address`.
+fn with_listen(args: &[OsString], address: &str) -> Vec<OsString> {
+    let mut out = args.to_vec();
+    if let Some(at) = out.iter().position(|a| a == "--listen") {
+        out[at + 1] = address.into();
+    }
+    out
+}
+
+/// What to launch, and where.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// The folder holding the `split-*` binaries.
+    pub bins: PathBuf,
+    /// The deployment's data directory: databases, secrets, the directory file, logs.
+    pub data: PathBuf,
+    pub topology: Topology,
+    /// Where the gateway listens; port 0 picks one.
+    pub gateway_listen: SocketAddr,
+    /// Flags given to every process (`--products 2000`, `--admin-token ...`).
+    pub shop_args: Vec<OsString>,
+    /// The longest any process may take to start (seeding included).
+    pub start_deadline: Duration,
+}
+
+impl LaunchOptions {
+    /// The binaries next to the running executable (`target/<profile>/`), which is
+    /// where cargo puts `split-up` and the services alike.
+    pub fn bins_beside_current_exe() -> Result<PathBuf> {
+        let mut dir = std::env::current_exe()?;
+        dir.pop();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        Ok(dir)
+    }
+}
+
+/// A running split deployment.
+#[derive(Debug)]
+pub struct SplitDeployment {
+    pub directory: Directory,
+    /// Every service's replicas, in start order.
+    pub services: BTreeMap<Component, Vec<Supervised>>,
+    pub gateway: Supervised,
+    pub data: PathBuf,
+}
+
+/// The binary that serves `component`.
+pub fn service_binary(component: Component) -> String {
+    format!("split-{component}")
+}
+
+impl SplitDeployment {
+    /// Starts every service (each wave after the services it calls), then the gateway.
+    pub async fn launch(options: LaunchOptions) -> Result<Self> {
+        options.topology.validate()?;
+        let data = &options.data;
+        let logs = data.join("logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        // Create the shared secrets before any process races to.
+        let settings = shop_args_settings(&options.shop_args)?;
+        settings.admin_token(data)?;
+        settings.token_key(data)?;
+
+        let directory_path = data.join("directory.json");
+        let mut directory = Directory {
+            topology: options.topology.clone(),
+            replicas: BTreeMap::new(),
+        };
+        let common = |listen: &str| -> Vec<OsString> {
+            let mut args: Vec<OsString> = vec![
+                "--listen".into(),
+                listen.into(),
+                "--data".into(),
+                data.into(),
+                "--directory".into(),
+                directory_path.clone().into(),
+            ];
+            args.extend(options.shop_args.iter().cloned());
+            args
+        };
+
+        let mut services = BTreeMap::new();
+        for wave in START_ORDER {
+            directory.write(&directory_path)?;
+            let mut starting = Vec::new();
+            for &component in wave {
+                for replica in 0..options.topology.spec(component).replicas {
+                    let name = format!("{component}-{replica}");
+                    let binary = options.bins.join(service_binary(component));
+                    let log = logs.join(format!("{name}.log"));
+                    let args = common("127.0.0.1:0");
+                    let deadline = options.start_deadline;
+                    starting.push(async move {
+                        (
+                            component,
+                            Supervised::start(&name, &binary, args, &log, deadline).await,
+                        )
+                    });
+                }
+            }
+            for (component, started) in futures::future::join_all(starting).await {
+                let process = started?;
+                directory
+                    .replicas
+                    .entry(component)
+                    .or_default()
+                    .push(process.base_url.clone());
+                services
+                    .entry(component)
+                    .or_insert_with(Vec::new)
+                    .push(process);
+            }
+        }
+        directory.write(&directory_path)?;
+        let gateway = Supervised::start(
+            "gateway",
+            &options.bins.join("split-gateway"),
+            common(&options.gateway_listen.to_string()),
+            &logs.join("gateway.log"),
+            options.start_deadline,
+        )
+        .await?;
+        Ok(Self {
+            directory,
+            services,
+            gateway,
+            data: data.clone(),
+        })
+    }
+
+    pub fn gateway_url(&self) -> &str {
+        &self.gateway.base_url
+    }
+
+    /// Replica `index` of `component`'s service.
+    pub fn replica(&mut self, component: Component, index: usize) -> Result<&mut Supervised> {
+        self.services
+            .get_mut(&component)
+            .and_then(|replicas| replicas.get_mut(index))
+            .ok_or_else(|| anyhow!("{component} has no replica {index}"))
+    }
+
+    /// Stops the gateway, then the services in the reverse of their start order, each
+    /// with SIGTERM and at most `grace` to drain.
+    pub async fn stop(mut self, grace: Duration) -> Result<()> {
+        self.gateway.stop(grace).await?;
+        for wave in START_ORDER.iter().rev() {
+            for component in wave.iter() {
+                for process in self.services.get_mut(component).into_iter().flatten() {
+                    process.stop(grace).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The shared settings as the services will parse them from `shop_args` (and the
+/// environment), so the launcher creates the same secrets they will read.
+fn shop_args_settings(shop_args: &[OsString]) -> Result<shop_config::ShopSettings> {
+    use clap::{Args, Command, FromArgMatches};
+    let command = shop_config::ShopSettings::augment_args(Command::new("shop"));
+    let matches = command
+        .try_get_matches_from(
+            std::iter::once(OsString::from("shop")).chain(shop_args.iter().cloned()),
+        )
+        .context("the flags for the services")?;
+    Ok(shop_config::ShopSettings::from_arg_matches(&matches)?)
+}

@@ -1,0 +1,223 @@
+//! One component as a service: its local implementation (the monolith's own code) on
+//! its own database file, behind the internal routes, with stubs of the services it
+//! calls, and the operational endpoints every process has.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use axum::Router;
+use clap::Parser;
+use shop_api::{Auditor, Metrics, Ops, Readiness, service_router};
+use shop_components::{
+    LocalCart, LocalCatalog, LocalInventory, LocalOrders, LocalPayments, LocalRecommendations,
+    LocalUsers, OrdersDeps,
+};
+use shop_config::ShopSettings;
+use shop_domain::{Component, Inventory, Orders, Payments, ShopError};
+use shop_faults::{Edges, Faults};
+use shop_remote::serve;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::remotes::Remotes;
+use crate::topology::Directory;
+
+/// A service process's flags (each with an environment override).
+#[derive(Debug, Clone, Parser)]
+#[command(version, about = "One shop component as a service")]
+pub struct ServiceConfig {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "SHOP_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+
+    /// The deployment's data directory: `COMPONENT.db` (shared by the replicas of one
+    /// service) and the secrets.
+    #[arg(long, env = "SHOP_DATA")]
+    pub data: PathBuf,
+
+    /// The directory file the launcher wrote: where the services this one calls answer.
+    #[arg(long, env = "SHOP_DIRECTORY")]
+    pub directory: PathBuf,
+
+    #[command(flatten)]
+    pub shop: ShopSettings,
+}
+
+/// `main` of the `split-COMPONENT` binaries: parse flags, bind, serve until SIGTERM/Ctrl-C.
+pub fn main(component: Component) -> Result<()> {
+    shop_config::init_tracing();
+    let config = ServiceConfig::parse();
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        run(
+            component,
+            listener,
+            &config,
+            shop_api::server::shutdown_signal(),
+        )
+        .await
+    })
+}
+
+/// Serves `component` on `listener` until `shutdown` resolves, then drains.
+pub async fn run(
+    component: Component,
+    listener: TcpListener,
+    config: &ServiceConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let directory = Directory::read(&config.directory)?;
+    let preset = directory.topology.preset;
+    let metrics = Metrics::new("split", component.name(), preset.name());
+    let hosted = Hosted::open(component, config, &directory, &metrics).await?;
+    let ops = Ops {
+        metrics,
+        readiness: Readiness::default(),
+        admin_token: config.shop.admin_token(&config.data)?.into(),
+        faults: Arc::new(hosted.faults),
+        auditor: Arc::new(hosted.auditor),
+    };
+    let readiness = ops.readiness.clone();
+    let app = service_router(ops, hosted.routes);
+
+    let address = listener.local_addr()?;
+    println!("{component} listening on http://{address}");
+    std::io::stdout().flush()?;
+    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
+    if let Some(task) = hosted.background {
+        task.abort();
+    }
+    tracing::info!(%component, "stopped");
+    Ok(())
+}
+
+/// A component opened for serving.
+struct Hosted {
+    routes: Router,
+    /// The table its edge consults; `/admin/faults` edits it.
+    faults: Faults,
+    auditor: OwnAudit,
+    /// Work it does besides answering (the orders settler).
+    background: Option<JoinHandle<()>>,
+}
+
+impl Hosted {
+    async fn open(
+        component: Component,
+        config: &ServiceConfig,
+        directory: &Directory,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("creating {}", config.data.display()))?;
+        let db = config.data.join(format!("{component}.db"));
+        let settings = &config.shop;
+        let faults = Faults::default();
+        let edges = Edges {
+            faults: faults.clone(),
+            observer: metrics.clone(),
+        };
+        let remotes = Remotes::new(directory, metrics.clone());
+        let mut auditor = OwnAudit::Nothing;
+        let mut background = None;
+        let routes = match component {
+            Component::Catalog => {
+                let catalog = LocalCatalog::open(&db, &settings.seed())?;
+                serve::catalog_routes(edges.catalog(Arc::new(catalog)))
+            }
+            Component::Inventory => {
+                let inventory = LocalInventory::open(&db, &settings.seed())?
+                    .with_stock_cache(settings.stock_cache());
+                let inventory = edges.inventory(Arc::new(inventory));
+                auditor = OwnAudit::Inventory(inventory.clone());
+                serve::inventory_routes(inventory)
+            }
+            Component::Cart => {
+                let cart = LocalCart::open(&db, remotes.catalog()?)?;
+                serve::cart_routes(edges.cart(Arc::new(cart)))
+            }
+            Component::Payments => {
+                let payments =
+                    edges.payments(Arc::new(LocalPayments::open(&db, settings.payments())?));
+                auditor = OwnAudit::Payments(payments.clone());
+                serve::payments_routes(payments)
+            }
+            Component::Orders => {
+                let local = Arc::new(LocalOrders::open(
+                    &db,
+                    OrdersDeps {
+                        cart: remotes.cart()?,
+                        catalog: remotes.catalog()?,
+                        inventory: remotes.inventory()?,
+                        payments: remotes.payments()?,
+                    },
+                )?);
+                // Replicas share the orders file, so a pending order may be another live
+                // replica's: only the stale ones are settled, at start-up as after.
+                background = Some(tokio::spawn(
+                    local
+                        .clone()
+                        .keep_settled(settings.settle_interval(), settings.stale_checkout()),
+                ));
+                let orders = edges.orders(local);
+                auditor = OwnAudit::Orders(orders.clone());
+                serve::orders_routes(orders)
+            }
+            Component::Recommendations => {
+                let catalog = remotes.catalog()?;
+                let recommendations =
+                    LocalRecommendations::build(catalog.as_ref(), settings.recommendations())
+                        .await?;
+                serve::recommendations_routes(edges.recommendations(Arc::new(recommendations)))
+            }
+            Component::Users => {
+                let token_key = settings.token_key(&config.data)?;
+                let users = LocalUsers::open(&db, settings.users(token_key))?;
+                serve::users_routes(edges.users(Arc::new(users)))
+            }
+        };
+        Ok(Self {
+            routes,
+            faults,
+            auditor,
+            background,
+        })
+    }
+}
+
+/// What a service's `/admin/audit` reports: the totals of the data it owns, under its
+/// component's name (the gateway's audit puts them together).
+enum OwnAudit {
+    Nothing,
+    Inventory(Arc<dyn Inventory>),
+    Payments(Arc<dyn Payments>),
+    Orders(Arc<dyn Orders>),
+}
+
+#[async_trait]
+impl Auditor for OwnAudit {
+    async fn audit(&self) -> Result<serde_json::Value, ShopError> {
+        let encode = |value: Result<serde_json::Value, serde_json::Error>| {
+            value.map_err(|e| ShopError::internal(format_args!("encoding the audit: {e}")))
+        };
+        Ok(match self {
+            OwnAudit::Nothing => serde_json::json!({}),
+            OwnAudit::Inventory(inventory) => {
+                serde_json::json!({ "inventory": encode(serde_json::to_value(inventory.audit().await?))? })
+            }
+            OwnAudit::Payments(payments) => {
+                serde_json::json!({ "payments": encode(serde_json::to_value(payments.audit().await?))? })
+            }
+            OwnAudit::Orders(orders) => {
+                serde_json::json!({ "orders": encode(serde_json::to_value(orders.audit().await?))? })
+            }
+        })
+    }
+}

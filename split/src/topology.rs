@@ -1,0 +1,239 @@
+//! What a split deployment is made of ([`Topology`], written by people, in TOML), and
+//! where its processes answer once started ([`Directory`], written by the launcher, read
+//! by every process at start).
+//!
+//! ```toml
+//! preset = "hardened"        # or "bare"
+//!
+//! [services.recommendations]
+//! replicas = 2
+//!
+//! [services.catalog]
+//! codec = "postcard"         # how callers talk to it: "json" (default) or "postcard"
+//! http2 = true
+//! ```
+//!
+//! A service not listed runs one replica, JSON over HTTP/1.1.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use shop_domain::Component;
+use shop_remote::{Codec, Link};
+
+/// The most replicas one service may have on this one machine.
+pub const MAX_REPLICAS: u32 = 8;
+
+/// The shape of a split deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// How callers protect themselves from their dependencies.
+    #[serde(default)]
+    pub preset: Preset,
+    /// Per-service settings; a service not listed gets [`ServiceSpec::default`].
+    #[serde(default)]
+    pub services: BTreeMap<Component, ServiceSpec>,
+}
+
+/// One service's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSpec {
+    /// Processes serving it, sharing its database file.
+    pub replicas: u32,
+    /// How its callers encode their calls.
+    pub codec: Codec,
+    /// Whether its callers speak HTTP/2 (prior knowledge) to it.
+    pub http2: bool,
+}
+
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            codec: Codec::Json,
+            http2: false,
+        }
+    }
+}
+
+/// Named resilience settings for every outbound call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// No deadline: a hung dependency hangs its callers. The baseline.
+    #[default]
+    Bare,
+    /// A deadline on every call.
+    Hardened,
+}
+
+impl Preset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Bare => "bare",
+            Preset::Hardened => "hardened",
+        }
+    }
+
+    /// The longest one call may take under this preset.
+    pub fn deadline(self) -> Option<Duration> {
+        match self {
+            Preset::Bare => None,
+            Preset::Hardened => Some(Duration::from_secs(2)),
+        }
+    }
+}
+
+/// The components in the order they can start: each after the ones it calls.
+pub const START_ORDER: [&[Component]; 3] = [
+    &[
+        Component::Catalog,
+        Component::Inventory,
+        Component::Payments,
+        Component::Users,
+    ],
+    &[Component::Cart, Component::Recommendations],
+    &[Component::Orders],
+];
+
+impl Topology {
+    /// Reads and checks a TOML topology.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let topology: Topology =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        topology.validate()?;
+        Ok(topology)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        for (component, spec) in &self.services {
+            if !(1..=MAX_REPLICAS).contains(&spec.replicas) {
+                bail!("services.{component}.replicas must be between 1 and {MAX_REPLICAS}");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn spec(&self, component: Component) -> ServiceSpec {
+        self.services.get(&component).copied().unwrap_or_default()
+    }
+
+    /// How a caller talks to `component`.
+    pub fn link(&self, component: Component) -> Link {
+        let spec = self.spec(component);
+        Link {
+            codec: spec.codec,
+            http2: spec.http2,
+            deadline: self.preset.deadline(),
+        }
+    }
+}
+
+/// A started deployment: its topology and the base URL of every replica of every
+/// service started so far. The launcher writes it before starting each wave of
+/// processes, so each finds the services it calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Directory {
+    pub topology: Topology,
+    pub replicas: BTreeMap<Component, Vec<String>>,
+}
+
+impl Directory {
+    pub fn read(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Writes to a temporary file, then renames it over `path`: a reader never sees half.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let temporary = path.with_extension("tmp");
+        std::fs::write(&temporary, serde_json::to_vec_pretty(self)?)
+            .with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("renaming to {}", path.display()))?;
+        Ok(())
+    }
+
+    /// The base URLs of `component`'s replicas.
+    pub fn replicas_of(&self, component: Component) -> Result<&[String]> {
+        match self.replicas.get(&component) {
+            Some(replicas) if !replicas.is_empty() => Ok(replicas),
+            _ => bail!("the directory lists no replica of {component}; start it first"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topology_reads_with_defaults_for_what_it_leaves_out() {
+        let topology: Topology = toml::from_str(
+            r#"
+            preset = "hardened"
+            [services.catalog]
+            codec = "postcard"
+            http2 = true
+            [services.recommendations]
+            replicas = 3
+            "#,
+        )
+        .unwrap();
+        topology.validate().unwrap();
+        assert_eq!(topology.preset, Preset::Hardened);
+        assert_eq!(topology.spec(Component::Recommendations).replicas, 3);
+        assert_eq!(topology.spec(Component::Orders), ServiceSpec::default());
+        let link = topology.link(Component::Catalog);
+        assert_eq!((link.codec, link.http2), (Codec::Postcard, true));
+        assert_eq!(link.deadline, Some(Duration::from_secs(2)));
+        assert_eq!(Topology::default().link(Component::Cart), Link::default());
+    }
+
+    #[test]
+    fn mistakes_in_a_topology_are_refused_with_their_place() {
+        for bad in [
+            "preset = \"armoured\"",
+            "[services.billing]\nreplicas = 1",
+            "[services.catalog]\nreplica = 2",
+            "[services.catalog]\ncodec = \"xml\"",
+        ] {
+            assert!(toml::from_str::<Topology>(bad).is_err(), "{bad}");
+        }
+        let zero: Topology = toml::from_str("[services.cart]\nreplicas = 0").unwrap();
+        let err = zero.validate().unwrap_err().to_string();
+        assert!(err.contains("services.cart.replicas"), "{err}");
+    }
+
+    #[test]
+    fn every_component_starts_after_what_it_calls() {
+        let order: Vec<Component> = START_ORDER
+            .iter()
+            .flat_map(|wave| wave.iter().copied())
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        let mut all = Component::ALL.to_vec();
+        all.sort();
+        assert_eq!(sorted, all, "each component exactly once");
+        let position = |c: Component| order.iter().position(|&o| o == c).unwrap();
+        assert!(position(Component::Cart) > position(Component::Catalog));
+        assert!(position(Component::Recommendations) > position(Component::Catalog));
+        for dependency in [
+            Component::Cart,
+            Component::Catalog,
+            Component::Inventory,
+            Component::Payments,
+        ] {
+            assert!(position(Component::Orders) > position(dependency));
+        }
+    }
+}
