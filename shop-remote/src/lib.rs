@@ -6,9 +6,14 @@
 //! - [`codec`]: [`Codec`], the wire format of internal calls (JSON, or postcard).
 //! - [`serve`]: the internal routes, one function per component
 //!   (`POST /internal/{component}/{operation}`).
-//! - [`client`]: [`Transport`], the caller's side: pooled keep-alive connections
-//!   (hyper-util), the callee's codec, a deadline per call, and the one mapping from
-//!   transport failures to [`shop_domain::ShopError::Unavailable`].
+//! - [`client`]: [`Transport`], the caller's side: encode, send, decode, and the one
+//!   mapping from failures on the way to [`shop_domain::ShopError::Unavailable`].
+//! - [`pool`]: a service's replicas as one tower service: pooled keep-alive connections
+//!   (hyper-util), power-of-two-choices balancing (tower), ejection and return of
+//!   replicas by connection errors and readiness probes.
+//! - [`resilience`]: [`Resilience`], the layers a caller puts around a dependency
+//!   (deadline, retries of idempotent calls under a budget, circuit breaker, load
+//!   shedding), with the `bare` and `hardened` presets.
 //! - [`stubs`]: `RemoteCatalog`, `RemoteInventory`, ...: each component trait implemented
 //!   by calls through a [`Transport`].
 //!
@@ -23,11 +28,14 @@
 
 pub mod client;
 pub mod codec;
+pub mod pool;
+pub mod resilience;
 pub mod serve;
 pub mod stubs;
 
 pub use client::{Link, Transport};
 pub use codec::Codec;
+pub use resilience::Resilience;
 pub use stubs::{
     RemoteCart, RemoteCatalog, RemoteInventory, RemoteOrders, RemotePayments,
     RemoteRecommendations, RemoteUsers,

@@ -1,6 +1,11 @@
 //! Remote stubs: every component trait, implemented by calling the component's service.
 //! Each method sends its arguments as a tuple to the route of the same name in
 //! [`crate::serve`]; the pairs are kept in step by the round-trip tests.
+//!
+//! Idempotent calls (reads, writes keyed by order id, login) may be retried by the
+//! resilience layers; `cart.add`, `cart.remove`, `users.register` and `orders.checkout`
+//! never are: a second `add` adds twice, and a checkout's own idempotency key belongs to
+//! the client that chose it.
 
 use async_trait::async_trait;
 use shop_domain::{
@@ -56,42 +61,42 @@ impl Catalog for RemoteCatalog {
         page: Page,
         category: Option<&Category>,
     ) -> Result<ProductList, ShopError> {
-        self.0.call("list", &(page, category)).await
+        self.0.call_idempotent("list", &(page, category)).await
     }
     async fn get(&self, sku: &Sku) -> Result<Product, ShopError> {
-        self.0.call("get", &(sku,)).await
+        self.0.call_idempotent("get", &(sku,)).await
     }
     async fn search(
         &self,
         text: &SearchText,
         limit: usize,
     ) -> Result<Vec<ProductSummary>, ShopError> {
-        self.0.call("search", &(text, limit)).await
+        self.0.call_idempotent("search", &(text, limit)).await
     }
     async fn summaries(&self, skus: &[Sku]) -> Result<Vec<ProductSummary>, ShopError> {
-        self.0.call("summaries", &(skus,)).await
+        self.0.call_idempotent("summaries", &(skus,)).await
     }
     async fn embeddings(&self) -> Result<Vec<ItemEmbedding>, ShopError> {
-        self.0.call("embeddings", &()).await
+        self.0.call_idempotent("embeddings", &()).await
     }
 }
 
 #[async_trait]
 impl Inventory for RemoteInventory {
     async fn stock(&self, sku: &Sku) -> Result<StockLevel, ShopError> {
-        self.0.call("stock", &(sku,)).await
+        self.0.call_idempotent("stock", &(sku,)).await
     }
     async fn reserve(&self, order: OrderId, lines: &[StockLine]) -> Result<(), ShopError> {
-        self.0.call("reserve", &(order, lines)).await
+        self.0.call_idempotent("reserve", &(order, lines)).await
     }
     async fn commit(&self, order: OrderId) -> Result<(), ShopError> {
-        self.0.call("commit", &(order,)).await
+        self.0.call_idempotent("commit", &(order,)).await
     }
     async fn release(&self, order: OrderId) -> Result<(), ShopError> {
-        self.0.call("release", &(order,)).await
+        self.0.call_idempotent("release", &(order,)).await
     }
     async fn audit(&self) -> Result<InventoryAudit, ShopError> {
-        self.0.call("audit", &()).await
+        self.0.call_idempotent("audit", &()).await
     }
 }
 
@@ -109,10 +114,10 @@ impl Cart for RemoteCart {
         self.0.call("remove", &(user, sku)).await
     }
     async fn view(&self, user: UserId) -> Result<CartView, ShopError> {
-        self.0.call("view", &(user,)).await
+        self.0.call_idempotent("view", &(user,)).await
     }
     async fn lines(&self, user: UserId) -> Result<Vec<StockLine>, ShopError> {
-        self.0.call("lines", &(user,)).await
+        self.0.call_idempotent("lines", &(user,)).await
     }
     async fn remove_lines(
         &self,
@@ -120,7 +125,9 @@ impl Cart for RemoteCart {
         order: OrderId,
         lines: &[StockLine],
     ) -> Result<(), ShopError> {
-        self.0.call("remove_lines", &(user, order, lines)).await
+        self.0
+            .call_idempotent("remove_lines", &(user, order, lines))
+            .await
     }
 }
 
@@ -132,16 +139,18 @@ impl Payments for RemotePayments {
         amount: Cents,
         card: &CardNumber,
     ) -> Result<Charge, ShopError> {
-        self.0.call("charge", &(order, amount, card)).await
+        self.0
+            .call_idempotent("charge", &(order, amount, card))
+            .await
     }
     async fn refund(&self, order: OrderId) -> Result<(), ShopError> {
-        self.0.call("refund", &(order,)).await
+        self.0.call_idempotent("refund", &(order,)).await
     }
     async fn charge_of(&self, order: OrderId) -> Result<Option<Charge>, ShopError> {
-        self.0.call("charge_of", &(order,)).await
+        self.0.call_idempotent("charge_of", &(order,)).await
     }
     async fn audit(&self) -> Result<PaymentsAudit, ShopError> {
-        self.0.call("audit", &()).await
+        self.0.call_idempotent("audit", &()).await
     }
 }
 
@@ -155,23 +164,23 @@ impl Orders for RemoteOrders {
         self.0.call("checkout", &(user, request)).await
     }
     async fn get(&self, user: UserId, order: OrderId) -> Result<Order, ShopError> {
-        self.0.call("get", &(user, order)).await
+        self.0.call_idempotent("get", &(user, order)).await
     }
     async fn list(&self, user: UserId, limit: usize) -> Result<Vec<Order>, ShopError> {
-        self.0.call("list", &(user, limit)).await
+        self.0.call_idempotent("list", &(user, limit)).await
     }
     async fn purchased(&self, user: UserId, limit: usize) -> Result<Vec<Sku>, ShopError> {
-        self.0.call("purchased", &(user, limit)).await
+        self.0.call_idempotent("purchased", &(user, limit)).await
     }
     async fn audit(&self) -> Result<OrdersAudit, ShopError> {
-        self.0.call("audit", &()).await
+        self.0.call_idempotent("audit", &()).await
     }
 }
 
 #[async_trait]
 impl Recommendations for RemoteRecommendations {
     async fn related(&self, sku: &Sku) -> Result<Vec<Sku>, ShopError> {
-        self.0.call("related", &(sku,)).await
+        self.0.call_idempotent("related", &(sku,)).await
     }
     async fn for_user(
         &self,
@@ -179,7 +188,9 @@ impl Recommendations for RemoteRecommendations {
         history: &[Sku],
         limit: usize,
     ) -> Result<Vec<Scored>, ShopError> {
-        self.0.call("for_user", &(user, history, limit)).await
+        self.0
+            .call_idempotent("for_user", &(user, history, limit))
+            .await
     }
 }
 
@@ -193,6 +204,6 @@ impl Users for RemoteUsers {
         self.0.call("register", &(username, password)).await
     }
     async fn login(&self, username: &Username, password: &Password) -> Result<Session, ShopError> {
-        self.0.call("login", &(username, password)).await
+        self.0.call_idempotent("login", &(username, password)).await
     }
 }

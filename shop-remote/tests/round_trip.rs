@@ -24,8 +24,10 @@ fn seed() -> SeedConfig {
     }
 }
 
-/// Serves `app` on a fresh loopback port until the test ends; returns its base URL.
+/// Serves `app` on a fresh loopback port until the test ends, ready to the probes;
+/// returns its base URL.
 async fn serve(app: Router) -> String {
+    let app = app.route("/health/ready", axum::routing::get(|| async { "ready" }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -39,7 +41,10 @@ fn links() -> Vec<Link> {
             links.push(Link {
                 codec,
                 http2,
-                deadline: Some(Duration::from_secs(5)),
+                resilience: shop_remote::Resilience {
+                    deadline: Some(Duration::from_secs(5)),
+                    ..shop_remote::Resilience::hardened()
+                },
             });
         }
     }
@@ -62,7 +67,11 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
     let sku = Sku::from_index(5);
     let page = Page::new(2, 10).unwrap();
     for (n, link) in links().into_iter().enumerate() {
-        let remote = RemoteCatalog(Transport::new(Component::Catalog, &base, link));
+        let remote = RemoteCatalog(Transport::new(
+            Component::Catalog,
+            std::slice::from_ref(&base),
+            link,
+        ));
         assert_eq!(
             remote.get(&sku).await.unwrap(),
             catalog.get(&sku).await.unwrap(),
@@ -83,7 +92,11 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
             catalog.get(&unknown).await.unwrap_err()
         );
 
-        let stock = RemoteInventory(Transport::new(Component::Inventory, &base, link));
+        let stock = RemoteInventory(Transport::new(
+            Component::Inventory,
+            std::slice::from_ref(&base),
+            link,
+        ));
         let before = stock.stock(&sku).await.unwrap().available;
         let order = OrderId(n as u64 + 1);
         let line = StockLine {
@@ -134,7 +147,11 @@ async fn a_dead_port_is_unavailable_naming_the_callee() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let remote = RemoteCatalog(Transport::new(Component::Catalog, &base, Link::default()));
+    let remote = RemoteCatalog(Transport::new(
+        Component::Catalog,
+        std::slice::from_ref(&base),
+        Link::default(),
+    ));
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
 }
@@ -150,10 +167,17 @@ async fn a_silent_callee_is_unavailable_after_the_deadline() {
     ))
     .await;
     let link = Link {
-        deadline: Some(Duration::from_millis(200)),
+        resilience: shop_remote::Resilience {
+            deadline: Some(Duration::from_millis(200)),
+            ..shop_remote::Resilience::bare()
+        },
         ..Link::default()
     };
-    let remote = RemoteCatalog(Transport::new(Component::Catalog, &base, link));
+    let remote = RemoteCatalog(Transport::new(
+        Component::Catalog,
+        std::slice::from_ref(&base),
+        link,
+    ));
     let started = std::time::Instant::now();
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
@@ -181,7 +205,11 @@ async fn garbage_answers_are_unavailable_not_panics() {
             ),
     )
     .await;
-    let remote = RemoteCatalog(Transport::new(Component::Catalog, &base, Link::default()));
+    let remote = RemoteCatalog(Transport::new(
+        Component::Catalog,
+        std::slice::from_ref(&base),
+        Link::default(),
+    ));
     let sku = Sku::from_index(1);
     for err in [
         remote.get(&sku).await.unwrap_err(),

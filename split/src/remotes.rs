@@ -41,7 +41,7 @@ impl<'a> Remotes<'a> {
         let replicas = self.directory.replicas_of(component)?;
         Ok(Transport::new(
             component,
-            &replicas[0],
+            replicas,
             self.directory.topology.link(component),
         ))
     }

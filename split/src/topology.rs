@@ -17,12 +17,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use shop_domain::Component;
-use shop_remote::{Codec, Link};
+use shop_remote::{Codec, Link, Resilience};
 
 /// The most replicas one service may have on this one machine.
 pub const MAX_REPLICAS: u32 = 8;
@@ -65,10 +64,12 @@ impl Default for ServiceSpec {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// No deadline: a hung dependency hangs its callers. The baseline.
+    /// No deadline, no retries, no breaker: a hung dependency hangs its callers. The
+    /// baseline.
     #[default]
     Bare,
-    /// A deadline on every call.
+    /// [`Resilience::hardened`]: deadlines, retries of idempotent calls under a budget,
+    /// a circuit breaker, load shedding.
     Hardened,
 }
 
@@ -80,11 +81,10 @@ impl Preset {
         }
     }
 
-    /// The longest one call may take under this preset.
-    pub fn deadline(self) -> Option<Duration> {
+    pub fn resilience(self) -> Resilience {
         match self {
-            Preset::Bare => None,
-            Preset::Hardened => Some(Duration::from_secs(2)),
+            Preset::Bare => Resilience::bare(),
+            Preset::Hardened => Resilience::hardened(),
         }
     }
 }
@@ -131,7 +131,7 @@ impl Topology {
         Link {
             codec: spec.codec,
             http2: spec.http2,
-            deadline: self.preset.deadline(),
+            resilience: self.preset.resilience(),
         }
     }
 }
@@ -174,6 +174,7 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_topology_reads_with_defaults_for_what_it_leaves_out() {
@@ -194,7 +195,7 @@ mod tests {
         assert_eq!(topology.spec(Component::Orders), ServiceSpec::default());
         let link = topology.link(Component::Catalog);
         assert_eq!((link.codec, link.http2), (Codec::Postcard, true));
-        assert_eq!(link.deadline, Some(Duration::from_secs(2)));
+        assert_eq!(link.resilience.deadline, Some(Duration::from_secs(2)));
         assert_eq!(Topology::default().link(Component::Cart), Link::default());
     }
 
