@@ -507,10 +507,12 @@ impl LocalOrders {
             .charge(order.id, order.total, card)
             .await
             .map_err(|error| Stopped {
-                // A decline is a definite answer; anything else may hide a capture.
-                money: match error {
-                    ShopError::PaymentDeclined => Money::NotCharged,
-                    _ => Money::MaybeCharged,
+                // A decline is a definite answer, and so is a charge that never reached
+                // payments; anything else may hide a capture.
+                money: if matches!(error, ShopError::PaymentDeclined) || error.is_unreached() {
+                    Money::NotCharged
+                } else {
+                    Money::MaybeCharged
                 },
                 error: closed_means_rolled_back(error),
             })?;

@@ -627,6 +627,8 @@ mod orders {
         refund_failures: AtomicU32,
         /// Charges that happen but whose answer is lost, as after a timeout.
         lost_charge_answers: AtomicU32,
+        /// Charges that never reach the processor, as with a refused connection.
+        unreached_charges: AtomicU32,
         /// Holds every charge, once made, until the test lets it answer.
         gate: Option<Arc<Gate>>,
         /// Holds every charge before it reaches the processor, until the test lets it go.
@@ -662,6 +664,9 @@ mod orders {
         ) -> Result<Charge, ShopError> {
             if fail_once_more(&self.charge_failures) {
                 return Err(ShopError::unavailable(Component::Payments, "test: down"));
+            }
+            if fail_once_more(&self.unreached_charges) {
+                return Err(ShopError::unreached(Component::Payments, "test: refused"));
             }
             if let Some(gate) = &self.gate_before {
                 gate.charged.notify_one();
@@ -730,6 +735,7 @@ mod orders {
         charge_failures: u32,
         refund_failures: u32,
         lost_charge_answers: u32,
+        unreached_charges: u32,
         commit_failures: u32,
         gate: Option<Arc<Gate>>,
         gate_before: Option<Arc<Gate>>,
@@ -761,6 +767,7 @@ mod orders {
                         charge_failures: AtomicU32::new(faults.charge_failures),
                         refund_failures: AtomicU32::new(faults.refund_failures),
                         lost_charge_answers: AtomicU32::new(faults.lost_charge_answers),
+                        unreached_charges: AtomicU32::new(faults.unreached_charges),
                         gate: faults.gate,
                         gate_before: faults.gate_before,
                     }),
@@ -1120,6 +1127,33 @@ mod orders {
             ),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_never_reached_payments_needs_no_refund_and_frees_the_key() {
+        // Payments is down for the charge and for any refund: had the charge maybe
+        // happened, the order would have to wait, pending, for the settler.
+        let world = World::with(Faults {
+            unreached_charges: 1,
+            refund_failures: 1,
+            ..Faults::default()
+        });
+        let before = world.stock(6).await;
+        world.cart.add(USER, &sku(6), qty(1)).await.unwrap();
+        let err = world
+            .orders
+            .checkout(USER, good(Some("k")))
+            .await
+            .unwrap_err();
+        assert!(err.is_unreached(), "{err}");
+        let audit = world.audit().await;
+        assert_eq!((audit.orders.pending, audit.orders.failed), (0, 1));
+        assert_eq!(audit.payments.charges, 0);
+        assert_eq!(world.stock(6).await, before);
+        // The refund that would have failed was never tried, and the key is free.
+        let retry = world.orders.checkout(USER, good(Some("k"))).await.unwrap();
+        assert!(!retry.replayed);
+        assert!(world.audit().await.violations().is_empty());
     }
 
     #[tokio::test]

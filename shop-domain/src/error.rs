@@ -85,6 +85,9 @@ pub enum ShopError {
     Unavailable {
         component: Component,
         reason: String,
+        /// The request certainly never reached the component (no connection, no replica
+        /// up, an open breaker), so it did nothing. When false, it may have acted.
+        unreached: bool,
     },
     /// A bug or a broken invariant. Logged with detail; clients see no internals.
     #[error("internal error: {detail}")]
@@ -146,11 +149,33 @@ impl ShopError {
         }
     }
 
+    /// `component` failed to answer; whether it acted is unknown.
     pub fn unavailable(component: Component, reason: impl Into<String>) -> Self {
         ShopError::Unavailable {
             component,
             reason: reason.into(),
+            unreached: false,
         }
+    }
+
+    /// The request never reached `component`: it certainly did nothing.
+    pub fn unreached(component: Component, reason: impl Into<String>) -> Self {
+        ShopError::Unavailable {
+            component,
+            reason: reason.into(),
+            unreached: true,
+        }
+    }
+
+    /// Whether the component the error is about certainly did nothing.
+    pub fn is_unreached(&self) -> bool {
+        matches!(
+            self,
+            ShopError::Unavailable {
+                unreached: true,
+                ..
+            }
+        )
     }
 
     pub fn internal(detail: impl fmt::Display) -> Self {

@@ -146,7 +146,15 @@ impl Service<Call> for Endpoint {
                     if e.is_connect() && endpoint.rotation.eject(&endpoint.in_rotation) {
                         tracing::warn!(component = %endpoint.component, base = %endpoint.base, "replica ejected: cannot connect");
                     }
-                    return Err(endpoint.unavailable(operation, format_args!("no answer: {e}")));
+                    let why = format!(
+                        "{}.{operation} at {}: no answer: {e}",
+                        endpoint.component, endpoint.base
+                    );
+                    return Err(if e.is_connect() {
+                        ShopError::unreached(endpoint.component, why)
+                    } else {
+                        ShopError::unavailable(endpoint.component, why)
+                    });
                 }
             };
             let (parts, body) = response.into_parts();
@@ -235,7 +243,7 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
         let _probes = probes.clone();
         async move {
             if in_rotation.load(Ordering::Acquire) == 0 {
-                return Err(ShopError::unavailable(
+                return Err(ShopError::unreached(
                     component,
                     format!("{component}.{}: no replica is up", call.operation),
                 ));

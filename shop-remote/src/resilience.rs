@@ -117,7 +117,9 @@ impl Resilience {
             let guarded = ServiceBuilder::new().layer(layer).service(service).map_err(
                 move |e: CircuitBreakerError<ShopError>| match e {
                     CircuitBreakerError::Inner(error) => error,
-                    CircuitBreakerError::OpenCircuit => unavailable("circuit open".to_owned()),
+                    CircuitBreakerError::OpenCircuit => {
+                        ShopError::unreached(component, format!("{component}: circuit open"))
+                    }
                 },
             );
             service = BoxCloneSyncService::new(guarded);
@@ -129,7 +131,10 @@ impl Resilience {
                 .service(service)
                 .map_err(move |e: tower::BoxError| match e.downcast::<ShopError>() {
                     Ok(error) => *error,
-                    Err(_) => unavailable(format!("more than {limit} calls in flight; shed")),
+                    Err(_) => ShopError::unreached(
+                        component,
+                        format!("{component}: more than {limit} calls in flight; shed"),
+                    ),
                 });
             service = BoxCloneSyncService::new(shed);
         }

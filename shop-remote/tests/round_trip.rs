@@ -154,6 +154,8 @@ async fn a_dead_port_is_unavailable_naming_the_callee() {
     ));
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
+    // Refused: the call certainly did nothing, which lets a saga skip its refund.
+    assert!(err.is_unreached(), "{err}");
 }
 
 #[tokio::test]
@@ -181,6 +183,8 @@ async fn a_silent_callee_is_unavailable_after_the_deadline() {
     let started = std::time::Instant::now();
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
+    // Sent and not answered: it may have acted.
+    assert!(!err.is_unreached(), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
