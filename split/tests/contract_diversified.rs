@@ -18,10 +18,18 @@ async fn deploy() -> support::Split {
         codec,
         http2,
     };
-    topology.services.insert(Component::Catalog, spec(2, Codec::Postcard, true));
-    topology.services.insert(Component::Recommendations, spec(2, Codec::Json, false));
-    topology.services.insert(Component::Inventory, spec(1, Codec::Postcard, false));
-    topology.services.insert(Component::Cart, spec(1, Codec::Json, true));
+    topology
+        .services
+        .insert(Component::Catalog, spec(2, Codec::Postcard, true));
+    topology
+        .services
+        .insert(Component::Recommendations, spec(2, Codec::Json, false));
+    topology
+        .services
+        .insert(Component::Inventory, spec(1, Codec::Postcard, false));
+    topology
+        .services
+        .insert(Component::Cart, spec(1, Codec::Json, true));
     support::deploy_with(topology, &[]).await
 }
 

@@ -39,7 +39,12 @@ fn alive(pid: u32) -> bool {
 async fn ctrl_c_stops_every_process_it_started() {
     let data = tempfile::tempdir().unwrap();
     let mut launcher = Command::new(env!("CARGO_BIN_EXE_split-up"))
-        .args(["--data", data.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .args(["--", "--products", "300", "--password-iterations", "64"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -60,10 +65,16 @@ async fn ctrl_c_stops_every_process_it_started() {
     .expect("split-up starts in time");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-    let page = reqwest::get(format!("{gateway}/api/products/SKU-00001")).await.unwrap();
+    let page = reqwest::get(format!("{gateway}/api/products/SKU-00001"))
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let children = children_of(pid);
-    assert_eq!(children.len(), 8, "seven services and the gateway: {children:?}");
+    assert_eq!(
+        children.len(),
+        8,
+        "seven services and the gateway: {children:?}"
+    );
 
     kill(Pid::from_raw(pid as i32), Signal::SIGINT).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(60), launcher.wait())
@@ -73,5 +84,9 @@ async fn ctrl_c_stops_every_process_it_started() {
     assert!(status.success(), "{status:?}");
     let left: Vec<u32> = children.into_iter().filter(|&pid| alive(pid)).collect();
     assert!(left.is_empty(), "processes left behind: {left:?}");
-    assert!(reqwest::get(format!("{gateway}/health/live")).await.is_err());
+    assert!(
+        reqwest::get(format!("{gateway}/health/live"))
+            .await
+            .is_err()
+    );
 }
