@@ -226,33 +226,39 @@ impl SplitDeployment {
         let mut services = BTreeMap::new();
         for wave in START_ORDER {
             directory.write(&directory_path)?;
-            let mut starting = Vec::new();
-            for &component in wave {
-                for replica in 0..options.topology.spec(component).replicas {
-                    let name = format!("{component}-{replica}");
-                    let binary = options.bins.join(service_binary(component));
-                    let log = logs.join(format!("{name}.log"));
-                    let args = common("127.0.0.1:0");
-                    let deadline = options.start_deadline;
-                    starting.push(async move {
-                        (
-                            component,
-                            Supervised::start(&name, &binary, args, &log, deadline).await,
-                        )
-                    });
+            // The first replica of each service creates and seeds its database; the
+            // others start once it has, so they never wait on its seeding transaction.
+            for later_replicas in [false, true] {
+                let mut starting = Vec::new();
+                for &component in wave {
+                    for replica in 0..options.topology.spec(component).replicas {
+                        if (replica > 0) != later_replicas {
+                            continue;
+                        }
+                        let name = format!("{component}-{replica}");
+                        let binary = options.bins.join(service_binary(component));
+                        let log = logs.join(format!("{name}.log"));
+                        let args = common("127.0.0.1:0");
+                        let deadline = options.start_deadline;
+                        starting.push(async move {
+                            let started =
+                                Supervised::start(&name, &binary, args, &log, deadline).await;
+                            (component, started)
+                        });
+                    }
                 }
-            }
-            for (component, started) in futures::future::join_all(starting).await {
-                let process = started?;
-                directory
-                    .replicas
-                    .entry(component)
-                    .or_default()
-                    .push(process.base_url.clone());
-                services
-                    .entry(component)
-                    .or_insert_with(Vec::new)
-                    .push(process);
+                for (component, started) in futures::future::join_all(starting).await {
+                    let process = started?;
+                    directory
+                        .replicas
+                        .entry(component)
+                        .or_default()
+                        .push(process.base_url.clone());
+                    services
+                        .entry(component)
+                        .or_insert_with(Vec::new)
+                        .push(process);
+                }
             }
         }
         directory.write(&directory_path)?;
