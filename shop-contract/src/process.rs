@@ -85,6 +85,29 @@ impl ServerProcess {
     }
 }
 
+/// A small catalog keeps start-up quick in debug builds; the contract does not depend on size.
+pub const TEST_PRODUCTS: usize = 2_000;
+/// The admin token every test deployment is given.
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The flags every test deployment's processes get: the small catalog, the admin token,
+/// cheap password hashing, a short drain.
+pub fn test_shop_flags() -> Vec<String> {
+    [
+        "--products",
+        &TEST_PRODUCTS.to_string(),
+        "--admin-token",
+        TEST_ADMIN_TOKEN,
+        "--password-iterations",
+        "64",
+        "--drain-secs",
+        "5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// A temporary directory that lives as long as the test needs it.
 pub fn scratch_dir() -> tempfile::TempDir {
     tempfile::Builder::new()

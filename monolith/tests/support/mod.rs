@@ -9,9 +9,7 @@ use std::time::Duration;
 use shop_contract::{Deployment, ServerProcess, Target};
 use tempfile::TempDir;
 
-/// A small catalog keeps start-up quick in debug builds; the contract does not depend on size.
-pub const PRODUCTS: usize = 2_000;
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub use shop_contract::process::{TEST_ADMIN_TOKEN as ADMIN_TOKEN, TEST_PRODUCTS as PRODUCTS};
 
 /// A monolith on port 0 with its own data directory; both go away on drop.
 #[derive(Debug)]
@@ -40,23 +38,12 @@ pub async fn deploy() -> Monolith {
 
 /// Starts a monolith on `data` (which may hold an earlier run's database).
 pub async fn start(data: &Path) -> ServerProcess {
-    let args: Vec<String> = [
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        data.to_str().expect("utf-8 temp path"),
-        "--products",
-        &PRODUCTS.to_string(),
-        "--admin-token",
-        ADMIN_TOKEN,
-        "--password-iterations",
-        "64",
-        "--drain-secs",
-        "5",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args: Vec<String> = ["--listen", "127.0.0.1:0", "--data"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(data.to_str().expect("utf-8 temp path").to_owned());
+    args.extend(shop_contract::process::test_shop_flags());
     let log = data.join(format!("monolith-{}.log", std::process::id()));
     ServerProcess::start(
         Path::new(env!("CARGO_BIN_EXE_monolith")),

@@ -11,9 +11,7 @@ use shop_contract::{Deployment, Target};
 use split::{LaunchOptions, SplitDeployment, Topology};
 use tempfile::TempDir;
 
-/// A small catalog keeps start-up quick in debug builds; the contract does not depend on size.
-pub const PRODUCTS: usize = 2_000;
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub use shop_contract::process::{TEST_ADMIN_TOKEN as ADMIN_TOKEN, TEST_PRODUCTS as PRODUCTS};
 
 /// The gateway and every service on ports the OS picked, with their own data directory;
 /// all of it goes away on drop.
@@ -37,19 +35,10 @@ pub async fn deploy() -> Split {
 /// Deploys `topology`, giving every process `extra` flags besides the test defaults.
 pub async fn deploy_with(topology: Topology, extra: &[&str]) -> Split {
     let data = shop_contract::process::scratch_dir();
-    let mut shop_args: Vec<OsString> = [
-        "--products",
-        &PRODUCTS.to_string(),
-        "--admin-token",
-        ADMIN_TOKEN,
-        "--password-iterations",
-        "64",
-        "--drain-secs",
-        "5",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
+    let mut shop_args: Vec<OsString> = shop_contract::process::test_shop_flags()
+        .into_iter()
+        .map(OsString::from)
+        .collect();
     shop_args.extend(extra.iter().map(OsString::from));
     let bins = Path::new(env!("CARGO_BIN_EXE_split-gateway"))
         .parent()
