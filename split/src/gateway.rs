@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,13 +15,12 @@ use clap::Parser;
 use reqwest::Method;
 use serde::Deserialize;
 use shop_api::{AppState, FaultControl, Metrics, Ops, Readiness, ShopAuditor};
-use shop_config::ShopSettings;
 use shop_domain::{Component, ShopError};
 use shop_faults::Fault;
 use tokio::net::TcpListener;
 
 use crate::remotes::Remotes;
-use crate::topology::Directory;
+use crate::topology::{DeploymentFlags, Directory};
 
 /// The gateway's flags (each with an environment override).
 #[derive(Debug, Clone, Parser)]
@@ -35,16 +33,8 @@ pub struct GatewayConfig {
     #[arg(long, env = "SHOP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The deployment's data directory (for the shared secrets).
-    #[arg(long, env = "SHOP_DATA")]
-    pub data: PathBuf,
-
-    /// The directory file the launcher wrote: where every service answers.
-    #[arg(long, env = "SHOP_DIRECTORY")]
-    pub directory: PathBuf,
-
     #[command(flatten)]
-    pub shop: ShopSettings,
+    pub deployment: DeploymentFlags,
 }
 
 /// `main` of `split-gateway`.
@@ -65,10 +55,13 @@ pub async fn run(
     config: &GatewayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let directory = Directory::read(&config.directory)?;
+    let directory = Directory::read(&config.deployment.directory)?;
     let metrics = Metrics::new("split", "gateway", directory.topology.preset.name());
     let shop = Remotes::new(&directory, metrics.clone()).shop()?;
-    let admin_token = config.shop.admin_token(&config.data)?;
+    let admin_token = config
+        .deployment
+        .shop
+        .admin_token(&config.deployment.data)?;
     let ops = Ops {
         metrics,
         readiness: Readiness::default(),
@@ -79,14 +72,21 @@ pub async fn run(
     let readiness = ops.readiness.clone();
     let state = AppState {
         shop,
-        tokens: config.shop.token_key(&config.data)?,
+        tokens: config.deployment.shop.token_key(&config.deployment.data)?,
         ops,
     };
     let app = shop_api::router(state);
     let address = listener.local_addr()?;
     println!("gateway listening on http://{address}");
     std::io::stdout().flush()?;
-    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
+    shop_api::server::serve(
+        listener,
+        app,
+        readiness,
+        shutdown,
+        config.deployment.shop.drain(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

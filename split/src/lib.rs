@@ -25,4 +25,4 @@ pub mod service;
 pub mod topology;
 
 pub use launch::{LaunchOptions, SplitDeployment, Supervised};
-pub use topology::{Directory, Preset, ServiceSpec, Topology};
+pub use topology::{DeploymentFlags, Directory, Preset, ServiceSpec, Topology};

@@ -5,7 +5,6 @@
 use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -17,7 +16,6 @@ use shop_components::{
     LocalCart, LocalCatalog, LocalInventory, LocalOrders, LocalPayments, LocalRecommendations,
     LocalUsers, OrdersDeps,
 };
-use shop_config::ShopSettings;
 use shop_domain::{Component, Inventory, Orders, Payments, ShopError};
 use shop_faults::{Edges, Faults};
 use shop_remote::serve;
@@ -25,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::remotes::Remotes;
-use crate::topology::Directory;
+use crate::topology::{DeploymentFlags, Directory};
 
 /// A service process's flags (each with an environment override).
 #[derive(Debug, Clone, Parser)]
@@ -35,17 +33,8 @@ pub struct ServiceConfig {
     #[arg(long, env = "SHOP_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
 
-    /// The deployment's data directory: `COMPONENT.db` (shared by the replicas of one
-    /// service) and the secrets.
-    #[arg(long, env = "SHOP_DATA")]
-    pub data: PathBuf,
-
-    /// The directory file the launcher wrote: where the services this one calls answer.
-    #[arg(long, env = "SHOP_DIRECTORY")]
-    pub directory: PathBuf,
-
     #[command(flatten)]
-    pub shop: ShopSettings,
+    pub deployment: DeploymentFlags,
 }
 
 /// `main` of the `split-COMPONENT` binaries: parse flags, bind, serve until SIGTERM/Ctrl-C.
@@ -73,14 +62,18 @@ pub async fn run(
     config: &ServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let directory = Directory::read(&config.directory)?;
+    let directory = Directory::read(&config.deployment.directory)?;
     let preset = directory.topology.preset;
     let metrics = Metrics::new("split", component.name(), preset.name());
     let hosted = Hosted::open(component, config, &directory, &metrics).await?;
     let ops = Ops {
         metrics,
         readiness: Readiness::default(),
-        admin_token: config.shop.admin_token(&config.data)?.into(),
+        admin_token: config
+            .deployment
+            .shop
+            .admin_token(&config.deployment.data)?
+            .into(),
         faults: Arc::new(hosted.faults),
         auditor: Arc::new(hosted.auditor),
     };
@@ -90,7 +83,14 @@ pub async fn run(
     let address = listener.local_addr()?;
     println!("{component} listening on http://{address}");
     std::io::stdout().flush()?;
-    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
+    shop_api::server::serve(
+        listener,
+        app,
+        readiness,
+        shutdown,
+        config.deployment.shop.drain(),
+    )
+    .await?;
     if let Some(task) = hosted.background {
         task.abort();
     }
@@ -115,10 +115,10 @@ impl Hosted {
         directory: &Directory,
         metrics: &Arc<Metrics>,
     ) -> Result<Self> {
-        std::fs::create_dir_all(&config.data)
-            .with_context(|| format!("creating {}", config.data.display()))?;
-        let db = config.data.join(format!("{component}.db"));
-        let settings = &config.shop;
+        std::fs::create_dir_all(&config.deployment.data)
+            .with_context(|| format!("creating {}", config.deployment.data.display()))?;
+        let db = config.deployment.data.join(format!("{component}.db"));
+        let settings = &config.deployment.shop;
         let faults = Faults::default();
         let edges = Edges {
             faults: faults.clone(),
@@ -178,7 +178,7 @@ impl Hosted {
                 serve::recommendations_routes(edges.recommendations(Arc::new(recommendations)))
             }
             Component::Users => {
-                let token_key = settings.token_key(&config.data)?;
+                let token_key = settings.token_key(&config.deployment.data)?;
                 let users = LocalUsers::open(&db, settings.users(token_key))?;
                 serve::users_routes(edges.users(Arc::new(users)))
             }

@@ -171,6 +171,22 @@ impl Directory {
     }
 }
 
+/// What every process of a split deployment is told besides where to listen.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeploymentFlags {
+    /// The deployment's data directory: `COMPONENT.db` (shared by the replicas of one
+    /// service) and the secrets.
+    #[arg(long, env = "SHOP_DATA")]
+    pub data: std::path::PathBuf,
+
+    /// The directory file the launcher wrote: where the services answer.
+    #[arg(long, env = "SHOP_DIRECTORY")]
+    pub directory: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub shop: shop_config::ShopSettings,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
