@@ -80,8 +80,9 @@ pub struct ShopSettings {
     pub settle_interval_secs: u64,
 
     /// Age in seconds after which a pending checkout is taken for dead and compensated.
-    /// Must exceed the longest a checkout can take, faults included; at start-up every
-    /// pending checkout is compensated whatever its age.
+    /// Must exceed the longest a checkout can take, faults included. The monolith, alone
+    /// on its database, also compensates every pending checkout at start-up whatever its
+    /// age; a split orders replica does not (another replica may own it).
     #[arg(long, env = "SHOP_STALE_CHECKOUT_SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_checkout_secs: u64,

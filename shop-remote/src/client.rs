@@ -47,13 +47,18 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     /// Calls `component` at `replicas` (base URLs such as `http://127.0.0.1:4000`) as
     /// `link` says. Must be called inside a tokio runtime (it starts readiness probes).
-    pub fn new(component: Component, replicas: &[String], link: Link) -> Self {
+    /// Refuses resilience settings that do not hold together.
+    pub fn new(component: Component, replicas: &[String], link: Link) -> Result<Self, ShopError> {
         let service = pool::connect(component, replicas, link.http2);
-        Self {
+        let service = link
+            .resilience
+            .protect(component, service)
+            .map_err(|e| ShopError::invalid("resilience", &format!("calls to {component}: {e}")))?;
+        Ok(Self {
             component,
             codec: link.codec,
-            service: link.resilience.protect(component, service),
-        }
+            service,
+        })
     }
 
     pub fn component(&self) -> Component {

@@ -2,10 +2,12 @@
 //! picked by power-of-two-choices on in-flight requests (`tower::balance::p2c`).
 //!
 //! A replica leaves the rotation when a call to it cannot connect, or when its
-//! `/health/ready` stops answering 200; it comes back when that probe answers 200 again.
-//! Leaving the rotation is readiness, not removal: an ejected endpoint reports itself
-//! not ready, so the balancer skips it and is woken when it returns. When no replica is
-//! in the rotation, calls fail at once as unavailable rather than wait.
+//! `/health/ready` fails [`PROBE_FAILURES_TO_EJECT`] probes in a row; it comes back when
+//! the probe answers 200 again. Behind the balancer, leaving the rotation is readiness,
+//! not removal: an ejected endpoint reports itself not ready, so the balancer (one task,
+//! the buffer's worker) skips it and is woken when it returns. A call made when no
+//! replica is in the rotation fails at once as unreached; one already queued in the
+//! balancer's buffer waits for a replica to return (or for its deadline).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,6 +37,10 @@ pub const ANSWER_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 /// How often each replica's readiness is probed.
 pub const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// How long a probe may take: generous, so that a busy replica is not taken for dead.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Failed probes in a row that eject a replica (a refused connection ejects at once).
+pub const PROBE_FAILURES_TO_EJECT: u32 = 3;
 
 /// One internal call on its way: which operation, and the encoded arguments.
 #[derive(Debug, Clone)]
@@ -89,6 +95,9 @@ impl Rotation {
 /// One replica: its address, the shared connection pool, and its place in the rotation.
 #[derive(Debug, Clone)]
 struct Endpoint {
+    /// Behind the balancer (one task polls readiness): an ejected endpoint is not ready.
+    /// Alone (called from many tasks): always ready, and a call while ejected fails.
+    balanced: bool,
     component: Component,
     base: Arc<str>,
     client: HttpClient,
@@ -112,7 +121,7 @@ impl Service<Call> for Endpoint {
     type Future = Pin<Box<dyn Future<Output = Result<Answer, ShopError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ShopError>> {
-        if !self.rotation.ejected.load(Ordering::Acquire) {
+        if !self.balanced || !self.rotation.ejected.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
         }
         self.rotation.waker.register(cx.waker());
@@ -128,6 +137,15 @@ impl Service<Call> for Endpoint {
         let endpoint = self.clone();
         Box::pin(async move {
             let operation = call.operation;
+            if endpoint.rotation.ejected.load(Ordering::Acquire) {
+                return Err(ShopError::unreached(
+                    endpoint.component,
+                    format!(
+                        "{}.{operation}: {} is out of the rotation",
+                        endpoint.component, endpoint.base
+                    ),
+                ));
+            }
             let uri: Uri = format!(
                 "{}/internal/{}/{operation}",
                 endpoint.base, endpoint.component
@@ -214,6 +232,7 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
     let endpoints: Vec<Endpoint> = replicas
         .iter()
         .map(|base| Endpoint {
+            balanced: replicas.len() > 1,
             component,
             base: base.trim_end_matches('/').into(),
             client: client.clone(),
@@ -254,25 +273,42 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
     BoxCloneSyncService::new(fast_fail)
 }
 
-/// Probes every replica's `/health/ready` forever, moving each in and out of the rotation.
+/// Probes every replica's `/health/ready` forever (all at once, each tick), moving each
+/// in and out of the rotation.
 async fn probe(endpoints: Vec<Endpoint>) {
     let probe_client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let ready = |endpoint: &Endpoint| {
+        let probe_client = probe_client.clone();
+        let uri = format!("{}/health/ready", endpoint.base);
+        async move {
+            let Ok(uri) = uri.parse::<Uri>() else {
+                return false;
+            };
+            let Ok(request) = Request::get(uri).body(Empty::new()) else {
+                return false;
+            };
+            let answer = tokio::time::timeout(PROBE_TIMEOUT, probe_client.request(request)).await;
+            matches!(answer, Ok(Ok(response)) if response.status() == StatusCode::OK)
+        }
+    };
     let mut ticks = tokio::time::interval(PROBE_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = vec![0u32; endpoints.len()];
     loop {
         ticks.tick().await;
-        for endpoint in &endpoints {
-            let ready = async {
-                let uri: Uri = format!("{}/health/ready", endpoint.base).parse().ok()?;
-                let request = Request::get(uri).body(Empty::new()).ok()?;
-                let answer = tokio::time::timeout(PROBE_EVERY, probe_client.request(request));
-                Some(answer.await.ok()?.ok()?.status() == StatusCode::OK)
-            };
-            if ready.await == Some(true) {
+        let answers = futures::future::join_all(endpoints.iter().map(ready)).await;
+        for ((endpoint, failures), ready) in endpoints.iter().zip(&mut failures).zip(answers) {
+            if ready {
+                *failures = 0;
                 if endpoint.rotation.restore(&endpoint.in_rotation) {
                     tracing::info!(component = %endpoint.component, base = %endpoint.base, "replica back in rotation");
                 }
-            } else if endpoint.rotation.eject(&endpoint.in_rotation) {
+                continue;
+            }
+            *failures += 1;
+            if *failures >= PROBE_FAILURES_TO_EJECT
+                && endpoint.rotation.eject(&endpoint.in_rotation)
+            {
                 tracing::warn!(component = %endpoint.component, base = %endpoint.base, "replica ejected: not ready");
             }
         }

@@ -82,9 +82,42 @@ impl Resilience {
         }
     }
 
+    /// Refuses settings the layers cannot take (they would panic when built).
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(retry) = self.retry {
+            if retry.min_backoff > retry.max_backoff || retry.max_backoff.is_zero() {
+                return Err("retry backoff: need 0 < max and min <= max".to_owned());
+            }
+            if !(0.0..=10.0).contains(&retry.budget_percent) {
+                return Err("retry budget: percent must be between 0 and 10 (1000%)".to_owned());
+            }
+        }
+        if let Some(breaker) = self.breaker
+            && (!(breaker.failure_rate > 0.0 && breaker.failure_rate <= 1.0)
+                || breaker.window == 0
+                || breaker.minimum_calls == 0
+                || breaker.open_for.is_zero())
+        {
+            return Err(
+                "breaker: need 0 < failure rate <= 1, a window, minimum calls and an open time"
+                    .to_owned(),
+            );
+        }
+        if self.max_in_flight == Some(0) {
+            return Err("max in flight must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+
     /// `service`, wrapped in the layers this policy asks for (outermost first: shedding,
-    /// concurrency limit, breaker, retries, deadline per try).
-    pub fn protect(&self, component: Component, service: CallService) -> CallService {
+    /// concurrency limit, breaker, retries, deadline per try). Refuses what
+    /// [`validate`](Self::validate) refuses.
+    pub fn protect(
+        &self,
+        component: Component,
+        service: CallService,
+    ) -> Result<CallService, String> {
+        self.validate()?;
         let unavailable =
             move |why: String| ShopError::unavailable(component, format!("{component}: {why}"));
         let mut service = service;
@@ -113,7 +146,7 @@ impl Resilience {
                 // Only a failure on the way counts; a domain answer is a success.
                 .failure_classifier(|result: &Result<Answer, ShopError>| result.is_err())
                 .build()
-                .expect("the hardened breaker settings are valid");
+                .map_err(|e| format!("breaker: {e}"))?;
             let guarded = ServiceBuilder::new().layer(layer).service(service).map_err(
                 move |e: CircuitBreakerError<ShopError>| match e {
                     CircuitBreakerError::Inner(error) => error,
@@ -133,20 +166,24 @@ impl Resilience {
                     Ok(error) => *error,
                     Err(_) => ShopError::unreached(
                         component,
-                        format!("{component}: more than {limit} calls in flight; shed"),
+                        format!("{component}: overloaded ({limit} calls in flight at most); shed"),
                     ),
                 });
             service = BoxCloneSyncService::new(shed);
         }
-        service
+        Ok(service)
     }
 }
 
 /// Retries a call only if it is idempotent and failed on the way, with backoff, while
-/// the budget allows.
+/// the budget allows. Cloned for each call, so its fields are that call's.
 #[derive(Clone)]
 struct RetryIdempotent {
     attempts_left: u32,
+    /// Whether a try of this call may have reached the callee. If so, the call's final
+    /// failure is not "unreached" even when its last try was refused: the callee may
+    /// have acted on an earlier one (a charge captured, then its service killed).
+    may_have_arrived: bool,
     budget: std::sync::Arc<TpsBudget>,
     backoff: ExponentialBackoff<HasherRng>,
 }
@@ -159,9 +196,10 @@ impl RetryIdempotent {
             0.5,
             HasherRng::default(),
         )
-        .expect("the retry backoff settings are valid");
+        .expect("validate() checked the backoff settings");
         Self {
             attempts_left: policy.attempts,
+            may_have_arrived: false,
             budget: std::sync::Arc::new(TpsBudget::new(
                 Duration::from_secs(10),
                 policy.min_per_sec,
@@ -180,23 +218,160 @@ impl tower::retry::Policy<Call, Answer, ShopError> for RetryIdempotent {
         call: &mut Call,
         result: &mut Result<Answer, ShopError>,
     ) -> Option<Self::Future> {
-        match result {
+        let error = match result {
             Ok(_) => {
                 self.budget.deposit();
-                None
+                return None;
             }
-            Err(_) if !call.idempotent || self.attempts_left == 0 => None,
-            Err(_) => {
-                if !self.budget.withdraw() {
-                    return None;
-                }
-                self.attempts_left -= 1;
-                Some(self.backoff.next_backoff())
-            }
+            Err(error) => error,
+        };
+        if !error.is_unreached() {
+            self.may_have_arrived = true;
         }
+        if call.idempotent && self.attempts_left > 0 && self.budget.withdraw() {
+            self.attempts_left -= 1;
+            return Some(self.backoff.next_backoff());
+        }
+        if self.may_have_arrived
+            && let ShopError::Unavailable { unreached, .. } = error
+        {
+            *unreached = false;
+        }
+        None
     }
 
     fn clone_request(&mut self, call: &Call) -> Option<Call> {
         call.idempotent.then(|| call.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::http::StatusCode;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::codec::Codec;
+
+    /// A dependency answering with `script[n]` on its n-th call (the last one after
+    /// that), counting its calls.
+    fn scripted(script: Vec<Result<(), ShopError>>) -> (CallService, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let service = tower::service_fn(move |_: Call| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let outcome = script[n.min(script.len() - 1)].clone();
+            async move {
+                outcome.map(|()| Answer {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    codec: Codec::Json,
+                    body: Bytes::new(),
+                })
+            }
+        });
+        (BoxCloneSyncService::new(service), calls)
+    }
+
+    fn call(idempotent: bool) -> Call {
+        Call {
+            operation: "charge",
+            idempotent,
+            codec: Codec::Json,
+            body: Bytes::new(),
+        }
+    }
+
+    fn lost() -> ShopError {
+        ShopError::unavailable(Component::Payments, "no answer")
+    }
+
+    fn refused() -> ShopError {
+        ShopError::unreached(Component::Payments, "refused")
+    }
+
+    fn retrying() -> Resilience {
+        Resilience {
+            retry: Resilience::hardened().retry,
+            ..Resilience::bare()
+        }
+    }
+
+    #[tokio::test]
+    async fn only_idempotent_calls_are_retried_and_answers_never() {
+        let (service, calls) = scripted(vec![Err(lost())]);
+        let service = retrying().protect(Component::Payments, service).unwrap();
+        assert!(service.clone().oneshot(call(false)).await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "not idempotent: one try");
+        assert!(service.clone().oneshot(call(true)).await.is_err());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1 + 3,
+            "idempotent: three tries"
+        );
+
+        // A domain answer (422) is an answer: never retried.
+        let (service, calls) = scripted(vec![Ok(())]);
+        let service = retrying().protect(Component::Payments, service).unwrap();
+        assert!(service.oneshot(call(true)).await.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_may_have_arrived_once_is_never_reported_unreached() {
+        // The first try may have charged; the service is then killed and refuses.
+        let (service, _) = scripted(vec![Err(lost()), Err(refused())]);
+        let service = retrying().protect(Component::Payments, service).unwrap();
+        let err = service.oneshot(call(true)).await.unwrap_err();
+        assert!(
+            !err.is_unreached(),
+            "an earlier try may have charged: {err}"
+        );
+
+        // Refused every time: certainly nothing happened.
+        let (service, _) = scripted(vec![Err(refused())]);
+        let service = retrying().protect(Component::Payments, service).unwrap();
+        let err = service.oneshot(call(true)).await.unwrap_err();
+        assert!(err.is_unreached(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_open_breaker_answers_unreached_without_calling() {
+        let breaker = Resilience {
+            breaker: Some(BreakerPolicy {
+                failure_rate: 0.5,
+                window: 4,
+                minimum_calls: 4,
+                open_for: Duration::from_secs(60),
+            }),
+            ..Resilience::bare()
+        };
+        let (service, calls) = scripted(vec![Err(lost())]);
+        let service = breaker.protect(Component::Payments, service).unwrap();
+        for _ in 0..4 {
+            assert!(service.clone().oneshot(call(false)).await.is_err());
+        }
+        let err = service.oneshot(call(false)).await.unwrap_err();
+        assert!(err.is_unreached(), "{err}");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "the open breaker did not call"
+        );
+    }
+
+    #[test]
+    fn settings_that_would_break_a_layer_are_refused() {
+        assert_eq!(Resilience::hardened().validate(), Ok(()));
+        let mut bad = Resilience::hardened();
+        bad.max_in_flight = Some(0);
+        assert!(bad.validate().is_err());
+        let mut bad = Resilience::hardened();
+        if let Some(breaker) = bad.breaker.as_mut() {
+            breaker.failure_rate = 1.5;
+        }
+        assert!(bad.validate().is_err());
     }
 }

@@ -67,11 +67,9 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
     let sku = Sku::from_index(5);
     let page = Page::new(2, 10).unwrap();
     for (n, link) in links().into_iter().enumerate() {
-        let remote = RemoteCatalog(Transport::new(
-            Component::Catalog,
-            std::slice::from_ref(&base),
-            link,
-        ));
+        let remote = RemoteCatalog(
+            Transport::new(Component::Catalog, std::slice::from_ref(&base), link).unwrap(),
+        );
         assert_eq!(
             remote.get(&sku).await.unwrap(),
             catalog.get(&sku).await.unwrap(),
@@ -92,11 +90,9 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
             catalog.get(&unknown).await.unwrap_err()
         );
 
-        let stock = RemoteInventory(Transport::new(
-            Component::Inventory,
-            std::slice::from_ref(&base),
-            link,
-        ));
+        let stock = RemoteInventory(
+            Transport::new(Component::Inventory, std::slice::from_ref(&base), link).unwrap(),
+        );
         let before = stock.stock(&sku).await.unwrap().available;
         let order = OrderId(n as u64 + 1);
         let line = StockLine {
@@ -147,11 +143,14 @@ async fn a_dead_port_is_unavailable_naming_the_callee() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let remote = RemoteCatalog(Transport::new(
-        Component::Catalog,
-        std::slice::from_ref(&base),
-        Link::default(),
-    ));
+    let remote = RemoteCatalog(
+        Transport::new(
+            Component::Catalog,
+            std::slice::from_ref(&base),
+            Link::default(),
+        )
+        .unwrap(),
+    );
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
     // Refused: the call certainly did nothing, which lets a saga skip its refund.
@@ -175,11 +174,9 @@ async fn a_silent_callee_is_unavailable_after_the_deadline() {
         },
         ..Link::default()
     };
-    let remote = RemoteCatalog(Transport::new(
-        Component::Catalog,
-        std::slice::from_ref(&base),
-        link,
-    ));
+    let remote = RemoteCatalog(
+        Transport::new(Component::Catalog, std::slice::from_ref(&base), link).unwrap(),
+    );
     let started = std::time::Instant::now();
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
@@ -209,11 +206,14 @@ async fn garbage_answers_are_unavailable_not_panics() {
             ),
     )
     .await;
-    let remote = RemoteCatalog(Transport::new(
-        Component::Catalog,
-        std::slice::from_ref(&base),
-        Link::default(),
-    ));
+    let remote = RemoteCatalog(
+        Transport::new(
+            Component::Catalog,
+            std::slice::from_ref(&base),
+            Link::default(),
+        )
+        .unwrap(),
+    );
     let sku = Sku::from_index(1);
     for err in [
         remote.get(&sku).await.unwrap_err(),
@@ -276,5 +276,41 @@ mod reqwest_like {
             .body(Full::new(Bytes::from(body.to_owned())))
             .unwrap();
         client.request(request).await.unwrap().status().as_u16()
+    }
+}
+
+#[tokio::test]
+async fn calls_to_a_replica_that_died_all_end_without_a_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog: Arc<dyn Catalog> =
+        Arc::new(LocalCatalog::open(&dir.path().join("shop.db"), &seed()).unwrap());
+    let app =
+        catalog_routes(catalog).route("/health/ready", axum::routing::get(|| async { "ready" }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // Bare: no deadline, so a call that waited for the replica would wait forever.
+    let remote = RemoteCatalog(
+        Transport::new(
+            Component::Catalog,
+            std::slice::from_ref(&base),
+            Link::default(),
+        )
+        .unwrap(),
+    );
+    remote.get(&Sku::from_index(1)).await.unwrap();
+    server.abort();
+    let _ = server.await;
+
+    let calls = (0..20).map(|n| {
+        let remote = remote.clone();
+        async move { remote.get(&Sku::from_index(n + 1)).await }
+    });
+    let answers = tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(calls))
+        .await
+        .expect("every call ends");
+    for answer in answers {
+        let err = answer.unwrap_err();
+        assert!(is_unavailable(&err, Component::Catalog), "{err}");
     }
 }

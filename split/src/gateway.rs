@@ -116,17 +116,18 @@ impl ForwardedFaults {
         }
     }
 
-    /// Sends one admin request to every replica of `component`'s service.
+    /// Sends one admin request to every replica of `component`'s service at once. Every
+    /// replica gets it, whichever fail; the answers of those that answered come back with
+    /// the first failure, if any.
     async fn to_replicas(
         &self,
         component: Component,
         method: Method,
         path: &str,
         fault: Option<&Fault>,
-    ) -> Result<Vec<FaultTable>, ShopError> {
-        let unavailable = |why: String| ShopError::unavailable(component, why);
-        let mut tables = Vec::new();
-        for base in self.replicas.get(&component).into_iter().flatten() {
+    ) -> (Vec<FaultTable>, Option<ShopError>) {
+        let replicas = self.replicas.get(&component).into_iter().flatten();
+        let sends = replicas.map(|base| {
             let mut request = self
                 .client
                 .request(method.clone(), format!("{base}{path}"))
@@ -134,39 +135,53 @@ impl ForwardedFaults {
             if let Some(fault) = fault {
                 request = request.json(fault);
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| unavailable(format!("admin call to {base}: {e}")))?;
-            if !response.status().is_success() {
-                return Err(unavailable(format!(
-                    "{base}{path} answered {}",
-                    response.status()
-                )));
+            async move {
+                let unavailable = |why: String| ShopError::unavailable(component, why);
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(format!("admin call to {base}: {e}")))?;
+                if !response.status().is_success() {
+                    return Err(unavailable(format!(
+                        "{base}{path} answered {}",
+                        response.status()
+                    )));
+                }
+                response
+                    .json::<FaultTable>()
+                    .await
+                    .map_err(|e| unavailable(format!("admin answer from {base}: {e}")))
             }
-            let table = response
-                .json()
-                .await
-                .map_err(|e| unavailable(format!("admin answer from {base}: {e}")))?;
-            tables.push(table);
+        });
+        let mut tables = Vec::new();
+        let mut failure = None;
+        for answer in futures::future::join_all(sends).await {
+            match answer {
+                Ok(table) => tables.push(table),
+                Err(error) => {
+                    tracing::warn!(%error, "forwarding a fault change failed");
+                    failure.get_or_insert(error);
+                }
+            }
         }
-        Ok(tables)
+        (tables, failure)
     }
 }
 
 #[async_trait]
 impl FaultControl for ForwardedFaults {
+    /// The faults the reachable replicas report: a replica that is down has none to show.
     async fn active(&self) -> Result<BTreeMap<Component, Fault>, ShopError> {
+        let asks = Component::ALL
+            .map(|component| self.to_replicas(component, Method::GET, "/admin/faults", None));
         let mut active = BTreeMap::new();
-        for component in Component::ALL {
-            for table in self
-                .to_replicas(component, Method::GET, "/admin/faults", None)
-                .await?
-            {
-                // A service reports the faults of the component it hosts.
-                if let Some(fault) = table.faults.get(&component) {
-                    active.insert(component, fault.clone());
-                }
+        for (component, (tables, _)) in Component::ALL
+            .into_iter()
+            .zip(futures::future::join_all(asks).await)
+        {
+            // A service reports the faults of the component it hosts.
+            if let Some(fault) = tables.iter().find_map(|table| table.faults.get(&component)) {
+                active.insert(component, fault.clone());
             }
         }
         Ok(active)
@@ -174,21 +189,35 @@ impl FaultControl for ForwardedFaults {
 
     async fn set(&self, component: Component, fault: Fault) -> Result<(), ShopError> {
         let path = format!("/admin/faults/{component}");
-        self.to_replicas(component, Method::PUT, &path, Some(&fault))
+        match self
+            .to_replicas(component, Method::PUT, &path, Some(&fault))
             .await
-            .map(drop)
+        {
+            (_, Some(failure)) => Err(failure),
+            (_, None) => Ok(()),
+        }
     }
 
+    /// Clears everywhere it can, and says so if some replica could not be reached.
     async fn clear(&self, component: Option<Component>) -> Result<(), ShopError> {
         let components = match component {
             Some(component) => vec![component],
             None => Component::ALL.to_vec(),
         };
-        for component in components {
+        let clears = components.iter().map(|component| async move {
             let path = format!("/admin/faults/{component}");
-            self.to_replicas(component, Method::DELETE, &path, None)
-                .await?;
+            self.to_replicas(*component, Method::DELETE, &path, None)
+                .await
+                .1
+        });
+        match futures::future::join_all(clears)
+            .await
+            .into_iter()
+            .flatten()
+            .next()
+        {
+            Some(failure) => Err(failure),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

@@ -43,7 +43,7 @@ impl<'a> Remotes<'a> {
             component,
             replicas,
             self.directory.topology.link(component),
-        ))
+        )?)
     }
 
     pub fn catalog(&self) -> Result<Arc<dyn Catalog>> {

@@ -81,13 +81,26 @@ impl Preset {
         }
     }
 
-    pub fn resilience(self) -> Resilience {
+    /// How callers protect themselves from `component` under this preset.
+    pub fn resilience_for(self, component: Component) -> Resilience {
         match self {
             Preset::Bare => Resilience::bare(),
+            // A checkout is a chain of calls, each with its own deadline and retries:
+            // the caller of orders must wait for all of them, or it answers "orders
+            // unavailable" for a checkout that goes on to succeed.
+            Preset::Hardened if component == Component::Orders => Resilience {
+                deadline: Some(CHECKOUT_DEADLINE),
+                ..Resilience::hardened()
+            },
             Preset::Hardened => Resilience::hardened(),
         }
     }
 }
+
+/// The hardened deadline of calls to orders: four dependencies of a checkout (cart,
+/// catalog, inventory, payments), each up to three tries of 2 s and their backoff, and
+/// the compensation's release and refund.
+pub const CHECKOUT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(40);
 
 /// The components in the order they can start: each after the ones it calls.
 pub const START_ORDER: [&[Component]; 3] = [
@@ -131,7 +144,7 @@ impl Topology {
         Link {
             codec: spec.codec,
             http2: spec.http2,
-            resilience: self.preset.resilience(),
+            resilience: self.preset.resilience_for(component),
         }
     }
 }
@@ -213,6 +226,13 @@ mod tests {
         assert_eq!((link.codec, link.http2), (Codec::Postcard, true));
         assert_eq!(link.resilience.deadline, Some(Duration::from_secs(2)));
         assert_eq!(Topology::default().link(Component::Cart), Link::default());
+        // Callers of orders wait for the whole checkout chain.
+        let orders = topology
+            .link(Component::Orders)
+            .resilience
+            .deadline
+            .unwrap();
+        assert!(orders > 6 * link.resilience.deadline.unwrap());
     }
 
     #[test]

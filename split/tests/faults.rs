@@ -167,11 +167,16 @@ async fn timeouts_between_orders_and_payments_never_charge_twice() {
     t.add_to_cart(&token, "SKU-00021", 1).await.expect(200);
 
     // Payments answers after the hardened deadline (2 s): orders times out on the charge,
-    // retries it (it is keyed by order id), and gives up.
+    // retries it (it is keyed by order id), gives up, and says payments failed it.
     t.set_fault("payments", json!({"kind": "slow", "latency_ms": 2_500}))
         .await;
     let first = t.checkout(&token, Some("once")).await;
-    assert_eq!(first.status, 503, "{}", first.text);
+    first.expect_error(503, "unavailable");
+    assert_eq!(
+        first.body["error"]["component"], "payments",
+        "{}",
+        first.text
+    );
     t.clear_faults(Some("payments")).await;
 
     // The client retries with the same key until it gets an order: first told the

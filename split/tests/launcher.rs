@@ -90,3 +90,41 @@ async fn ctrl_c_stops_every_process_it_started() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_starting_leaves_no_process() {
+    let data = tempfile::tempdir().unwrap();
+    // A big catalog keeps the first wave seeding long enough to be interrupted.
+    let mut launcher = Command::new(env!("CARGO_BIN_EXE_split-up"))
+        .args([
+            "--data",
+            data.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--", "--products", "100000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = launcher.id().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let children = loop {
+        let children = children_of(pid);
+        if !children.is_empty() {
+            break children;
+        }
+        assert!(std::time::Instant::now() < deadline, "no service started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), launcher.wait())
+        .await
+        .expect("split-up stops in time")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let left: Vec<u32> = children.into_iter().filter(|&pid| alive(pid)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}

@@ -52,15 +52,25 @@ async fn main() -> Result<()> {
         Some(path) => Topology::read(path)?,
         None => Topology::default(),
     };
-    let deployment = SplitDeployment::launch(LaunchOptions {
+    // Listening from the start: a signal during the launch drops it, and with it (SIGKILL
+    // on drop) every process it had started.
+    let shutdown = shop_api::server::shutdown_signal();
+    tokio::pin!(shutdown);
+    let launch = SplitDeployment::launch(LaunchOptions {
         bins: LaunchOptions::bins_beside_current_exe()?,
         data: args.data.clone(),
         topology,
         gateway_listen: args.listen,
         shop_args: args.shop_args,
         start_deadline: Duration::from_secs(args.start_timeout_secs),
-    })
-    .await?;
+    });
+    let deployment = tokio::select! {
+        deployment = launch => deployment?,
+        () = &mut shutdown => {
+            println!("stopped while starting");
+            return Ok(());
+        }
+    };
     for (component, replicas) in &deployment.directory.replicas {
         println!("{component:>16}: {}", replicas.join(" "));
     }
