@@ -69,16 +69,9 @@ impl Supervised {
             Ok(Ok(Some(url))) => url,
             other => {
                 let _ = child.kill().await;
-                let tail = std::fs::read_to_string(log).unwrap_or_default();
-                let tail: String = tail
-                    .lines()
-                    .rev()
-                    .take(20)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
                 bail!(
                     "{name} did not start ({other:?}); the end of {}:\n{tail}",
                     log.display()

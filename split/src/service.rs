@@ -204,20 +204,21 @@ enum OwnAudit {
 #[async_trait]
 impl Auditor for OwnAudit {
     async fn audit(&self) -> Result<serde_json::Value, ShopError> {
-        let encode = |value: Result<serde_json::Value, serde_json::Error>| {
-            value.map_err(|e| ShopError::internal(format_args!("encoding the audit: {e}")))
-        };
-        Ok(match self {
-            OwnAudit::Nothing => serde_json::json!({}),
-            OwnAudit::Inventory(inventory) => {
-                serde_json::json!({ "inventory": encode(serde_json::to_value(inventory.audit().await?))? })
-            }
-            OwnAudit::Payments(payments) => {
-                serde_json::json!({ "payments": encode(serde_json::to_value(payments.audit().await?))? })
-            }
-            OwnAudit::Orders(orders) => {
-                serde_json::json!({ "orders": encode(serde_json::to_value(orders.audit().await?))? })
-            }
-        })
+        match self {
+            OwnAudit::Nothing => Ok(serde_json::json!({})),
+            OwnAudit::Inventory(inventory) => under(Component::Inventory, inventory.audit().await?),
+            OwnAudit::Payments(payments) => under(Component::Payments, payments.audit().await?),
+            OwnAudit::Orders(orders) => under(Component::Orders, orders.audit().await?),
+        }
     }
+}
+
+/// `{"COMPONENT": totals}`.
+fn under(
+    component: Component,
+    totals: impl serde::Serialize,
+) -> Result<serde_json::Value, ShopError> {
+    let totals = serde_json::to_value(totals)
+        .map_err(|e| ShopError::internal(format_args!("encoding the audit: {e}")))?;
+    Ok(serde_json::json!({ component.name(): totals }))
 }
