@@ -1,0 +1,71 @@
+//! The users' loop: claim the next intended send from the shared [`Schedule`], wait for
+//! it precisely, send with a deadline, record against the intended time. The goose
+//! journeys run this same loop around their requests.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::record::{Outcome, Recorder, Sample};
+use crate::schedule::{Schedule, wait_until};
+
+/// How a run's users behave, besides what they send.
+#[derive(Debug, Clone, Copy)]
+pub struct Users {
+    /// Concurrent users: enough to cover rate x latency two to four times over
+    /// (Little's law), and no more, since each costs the generator.
+    pub count: usize,
+    /// Requests intended in the first `warm_up` are sent but not recorded.
+    pub warm_up: Duration,
+    /// The longest a request may take; past it, it counts as a timeout. This is what
+    /// bounds the end of a run against a frozen server.
+    pub deadline: Duration,
+}
+
+/// Runs `users.count` users against `schedule` until it is over; each send is
+/// `request(user)`, answering which endpoint it was and how it ended. Returns what all
+/// users recorded, merged.
+pub async fn drive<F, Fut>(schedule: Arc<Schedule>, users: Users, request: F) -> Recorder
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = (&'static str, Outcome)> + Send,
+{
+    let tasks: Vec<_> = (0..users.count)
+        .map(|user| {
+            let schedule = schedule.clone();
+            let request = request.clone();
+            tokio::spawn(async move {
+                let mut recorder = Recorder::new(schedule.start(), users.warm_up);
+                loop {
+                    let claimed = Instant::now();
+                    let Some(intended) = schedule.claim() else {
+                        break;
+                    };
+                    let sent = wait_until(intended).await;
+                    let (endpoint, outcome) =
+                        match tokio::time::timeout(users.deadline, request(user)).await {
+                            Ok(answer) => answer,
+                            Err(_) => ("(timed out)", Outcome::Timeout),
+                        };
+                    let sample = Sample {
+                        intended,
+                        claimed,
+                        sent,
+                        done: Instant::now(),
+                        outcome,
+                    };
+                    recorder.record(endpoint, sample);
+                }
+                recorder
+            })
+        })
+        .collect();
+    let mut all = Recorder::new(schedule.start(), users.warm_up);
+    for task in tasks {
+        match task.await {
+            Ok(recorder) => all.merge(&recorder),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    all
+}
