@@ -6,11 +6,14 @@
 //!   and the precise wait for an intended send time.
 //! - [`record`]: per-endpoint HdrHistograms of corrected latency (from the intended time)
 //!   and service time, whole-run and per second, and the generator's own lag.
-//! - [`open_loop`]: the users' loop tying the two together.
+//! - [`open_loop`]: the users' loop tying the two together, with a bare client.
+//! - [`goose_driver`]: the same loop run by goose users, whose own per-request metrics
+//!   are kept as the service-time view.
 //!
-//! Still to come in the loadgen issue: the goose journeys, local deployment of both
+//! Still to come in the loadgen issue: the shop's journeys, local deployment of both
 //! architectures, scenarios, cost accounting, results on disk and the command line.
 
+pub mod goose_driver;
 pub mod open_loop;
 pub mod record;
 pub mod schedule;
