@@ -16,9 +16,9 @@ use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::metrics::GooseMetrics;
 use goose::prelude::*;
 
-use crate::open_loop::Users;
-use crate::record::{Outcome, Recorder, Sample};
-use crate::schedule::{Schedule, wait_until};
+use crate::open_loop::{Users, take_turn};
+use crate::record::{Outcome, Recorder};
+use crate::schedule::Schedule;
 
 /// One step of a journey, as a goose user takes it: which endpoint, and how it ended.
 pub type Step = Arc<
@@ -70,19 +70,8 @@ pub async fn run(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     return Ok(());
                 };
-                let sent = wait_until(intended).await;
-                let (endpoint, outcome) =
-                    match tokio::time::timeout(users.deadline, step(user)).await {
-                        Ok(answer) => answer,
-                        Err(_) => ("(timed out)", Outcome::Timeout),
-                    };
-                let sample = Sample {
-                    intended,
-                    claimed,
-                    sent,
-                    done: Instant::now(),
-                    outcome,
-                };
+                let (endpoint, sample) =
+                    take_turn(claimed, intended, users.deadline, step(user)).await;
                 user.get_session_data_unchecked_mut::<Session>()
                     .recorder
                     .record(endpoint, sample);

@@ -41,19 +41,8 @@ where
                     let Some(intended) = schedule.claim() else {
                         break;
                     };
-                    let sent = wait_until(intended).await;
-                    let (endpoint, outcome) =
-                        match tokio::time::timeout(users.deadline, request(user)).await {
-                            Ok(answer) => answer,
-                            Err(_) => ("(timed out)", Outcome::Timeout),
-                        };
-                    let sample = Sample {
-                        intended,
-                        claimed,
-                        sent,
-                        done: Instant::now(),
-                        outcome,
-                    };
+                    let (endpoint, sample) =
+                        take_turn(claimed, intended, users.deadline, request(user)).await;
                     recorder.record(endpoint, sample);
                 }
                 recorder
@@ -68,4 +57,31 @@ where
         }
     }
     all
+}
+
+/// One turn of a user that claimed `intended` at `claimed`: wait for the moment, send
+/// `request` with `deadline`, and say what to record. A request past its deadline is
+/// a timeout (and is dropped, so a frozen server cannot hold the run's end).
+pub async fn take_turn<Fut>(
+    claimed: Instant,
+    intended: Instant,
+    deadline: Duration,
+    request: Fut,
+) -> (&'static str, Sample)
+where
+    Fut: Future<Output = (&'static str, Outcome)>,
+{
+    let sent = wait_until(intended).await;
+    let (endpoint, outcome) = match tokio::time::timeout(deadline, request).await {
+        Ok(answer) => answer,
+        Err(_) => ("(timed out)", Outcome::Timeout),
+    };
+    let sample = Sample {
+        intended,
+        claimed,
+        sent,
+        done: Instant::now(),
+        outcome,
+    };
+    (endpoint, sample)
 }

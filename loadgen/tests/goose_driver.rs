@@ -1,44 +1,16 @@
 //! goose as the users, the schedule ours: against a server with a known answer time.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
 use loadgen::{Arrivals, RateProfile, Schedule, Users, goose_driver};
-use tokio::net::TcpListener;
-
-/// Answers every GET after `delay` (a thread's sleep), from its own thread and runtime.
-fn fixed_delay_server(delay: Duration) -> String {
-    let app = Router::new().route(
-        "/",
-        get(move || async move {
-            tokio::task::spawn_blocking(move || std::thread::sleep(delay))
-                .await
-                .unwrap();
-            "ok"
-        }),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{address}")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goose_users_send_every_intended_request_and_goose_keeps_its_own_view() {
     let delay = Duration::from_millis(20);
-    let host = fixed_delay_server(delay);
+    let host = support::fixed_delay_server(delay, Arc::default());
     let start = Instant::now() + Duration::from_millis(500);
     let profile = RateProfile::constant(100.0, Duration::from_secs(3)).unwrap();
     let schedule = Arc::new(Schedule::new(start, profile.clone(), Arrivals::Poisson, 5));

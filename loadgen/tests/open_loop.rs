@@ -1,52 +1,16 @@
 //! The open-loop driver against a synthetic server whose answer time is known.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use loadgen::{Arrivals, Outcome, RateProfile, Schedule, Users, drive};
-use tokio::net::TcpListener;
 use tokio::sync::RwLock;
-
-/// A server that answers every request after `delay`, precisely (a thread's sleep, not
-/// tokio's millisecond-grained timer), unless `freeze` is held, which stops it answering
-/// at all; returns its base URL.
-fn fixed_delay_server(delay: Duration, freeze: Arc<RwLock<()>>) -> String {
-    let app = Router::new().route(
-        "/",
-        get(move || {
-            let freeze = freeze.clone();
-            async move {
-                let _running = freeze.read().await;
-                tokio::task::spawn_blocking(move || std::thread::sleep(delay))
-                    .await
-                    .unwrap();
-                "ok"
-            }
-        }),
-    );
-    // Its own runtime on its own thread, as a separate process would be: the
-    // generator's users must not delay its answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let address = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{address}/")
-}
 
 /// The tests here measure time on a 2-core machine: one at a time, or each is the
 /// other's noise.
@@ -100,7 +64,7 @@ async fn the_reported_median_is_the_servers_answer_time_and_every_intended_send_
     // 20% of 5 ms and is 5% of 20.
     let delay = Duration::from_millis(20);
     let start = Instant::now() + Duration::from_millis(100);
-    let server = fixed_delay_server(delay, Arc::default());
+    let server = support::fixed_delay_server(delay, Arc::default());
     let (recorder, intended) = run(server, start, 3, 16).await;
     let all = recorder.overall();
     assert_eq!(all.successes, all.requests(), "{:?}", all.errors);
@@ -136,7 +100,7 @@ async fn the_reported_median_is_the_servers_answer_time_and_every_intended_send_
 async fn a_one_second_freeze_shows_in_the_corrected_tail_and_hides_from_service_time() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let freeze: Arc<RwLock<()>> = Arc::default();
-    let server = fixed_delay_server(Duration::from_millis(1), freeze.clone());
+    let server = support::fixed_delay_server(Duration::from_millis(1), freeze.clone());
     let start = Instant::now() + Duration::from_millis(100);
     tokio::spawn(async move {
         tokio::time::sleep_until((start + Duration::from_secs(4)).into()).await;
