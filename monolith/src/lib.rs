@@ -13,7 +13,6 @@
 pub mod config;
 
 use std::future::Future;
-use std::io::Write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,11 +126,15 @@ pub async fn run(
 
     let readiness = wired.state.ops.readiness.clone();
     let app = shop_api::router(wired.state);
-    let address = listener.local_addr()?;
-    println!("monolith listening on http://{address}");
-    // Tests and launchers read that line to learn the port; do not leave it in a buffer.
-    std::io::stdout().flush()?;
-    shop_api::server::serve(listener, app, readiness, shutdown, config.shop.drain()).await?;
+    shop_api::server::serve(
+        "monolith",
+        listener,
+        app,
+        readiness,
+        shutdown,
+        config.shop.drain(),
+    )
+    .await?;
     settler.abort();
     tracing::info!("stopped");
     Ok(())

@@ -33,13 +33,19 @@ impl Readiness {
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, marks
 /// the process not ready, and waits at most `drain` for in-flight requests.
+///
+/// First prints `NAME listening on http://ADDR` on stdout, flushed: tests and launchers
+/// read that line to learn the port.
 pub async fn serve(
+    name: &str,
     listener: TcpListener,
     app: Router,
     readiness: Readiness,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> io::Result<()> {
+    println!("{name} listening on http://{}", listener.local_addr()?);
+    std::io::Write::flush(&mut std::io::stdout())?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,
@@ -67,27 +73,32 @@ pub async fn serve(
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C (SIGINT).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(%e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Resolves on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is
+/// called, not when the future is first polled: from then on neither signal can end the
+/// process before its owner has cleaned up. Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &'static str| {
+        let listener = signal(kind);
+        if let Err(e) = &listener {
+            tracing::error!(%e, "cannot listen for {name}");
         }
+        listener.ok()
     };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let interrupt = listen(SignalKind::interrupt(), "Ctrl-C");
+    let terminate = listen(SignalKind::terminate(), "SIGTERM");
+    async move {
+        let received = |listener: Option<tokio::signal::unix::Signal>| async move {
+            match listener {
+                Some(mut listener) => {
+                    listener.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(e) => {
-                tracing::error!(%e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            () = received(interrupt) => tracing::info!("Ctrl-C received"),
+            () = received(terminate) => tracing::info!("SIGTERM received"),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received"),
-        () = terminate => tracing::info!("SIGTERM received"),
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,10 +75,8 @@ pub async fn run(
         ops,
     };
     let app = shop_api::router(state);
-    let address = listener.local_addr()?;
-    println!("gateway listening on http://{address}");
-    std::io::stdout().flush()?;
     shop_api::server::serve(
+        "gateway",
         listener,
         app,
         readiness,

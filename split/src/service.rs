@@ -3,7 +3,6 @@
 //! calls, and the operational endpoints every process has.
 
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -80,10 +79,8 @@ pub async fn run(
     let readiness = ops.readiness.clone();
     let app = service_router(ops, hosted.routes);
 
-    let address = listener.local_addr()?;
-    println!("{component} listening on http://{address}");
-    std::io::stdout().flush()?;
     shop_api::server::serve(
+        component.name(),
         listener,
         app,
         readiness,
