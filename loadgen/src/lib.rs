@@ -10,14 +10,22 @@
 //! - [`goose_driver`]: the same loop run by goose users, whose own per-request metrics
 //!   are kept as the service-time view.
 //!
+//! - [`cost`]: CPU time and resident memory of every watched process, sampled from /proc.
+//!
 //! Still to come in the loadgen issue: the shop's journeys, local deployment of both
-//! architectures, scenarios, cost accounting, results on disk and the command line.
+//! architectures, scenarios, results on disk and the command line.
 
+pub mod cost;
 pub mod goose_driver;
 pub mod open_loop;
 pub mod record;
 pub mod schedule;
 
 pub use open_loop::{Users, drive};
+
+/// Unit tests that measure time, or burn a core, take turns: on two cores each would
+/// be the other's noise.
+#[cfg(test)]
+pub(crate) static TIMING_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub use record::{Outcome, Recorder, Sample};
 pub use schedule::{Arrivals, RateProfile, Schedule, Segment};

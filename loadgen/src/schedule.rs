@@ -286,6 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_lands_on_the_intended_moment_not_a_millisecond_late() {
+        let _alone = crate::TIMING_TESTS.lock().await;
         let mut late = Vec::new();
         for n in 0..51u64 {
             let intended = Instant::now() + Duration::from_micros(3_000 + n * 37);

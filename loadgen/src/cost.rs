@@ -1,0 +1,165 @@
+//! What a run cost: every process of the system under test, and the generator itself,
+//! sampled from /proc (through `procfs`) at a fixed interval: CPU time (user + system)
+//! and resident memory. From the samples come CPU-microseconds per request and peak and
+//! mean RSS, per process and per architecture.
+
+use std::time::{Duration, Instant};
+
+use procfs::process::Process;
+use tokio::task::JoinHandle;
+
+/// One process's CPU time and resident memory at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// Since the sampling started.
+    pub at: Duration,
+    /// User plus system CPU time since the process started.
+    pub cpu: Duration,
+    pub rss_bytes: u64,
+}
+
+/// Reads `pid`'s CPU time and resident memory now; `None` once it is gone.
+pub fn read(pid: i32) -> Option<(Duration, u64)> {
+    let stat = Process::new(pid).ok()?.stat().ok()?;
+    let ticks = stat.utime + stat.stime;
+    let cpu = Duration::from_secs_f64(ticks as f64 / procfs::ticks_per_second() as f64);
+    Some((cpu, stat.rss * procfs::page_size()))
+}
+
+/// A process to watch, by the name the report gives it.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub name: String,
+    pub pid: i32,
+}
+
+/// One process's readings over a run.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub readings: Vec<Reading>,
+}
+
+impl Series {
+    /// CPU time spent between the first and the last reading.
+    pub fn cpu(&self) -> Duration {
+        match (self.readings.first(), self.readings.last()) {
+            (Some(first), Some(last)) => last.cpu.saturating_sub(first.cpu),
+            _ => Duration::ZERO,
+        }
+    }
+
+    pub fn peak_rss_bytes(&self) -> u64 {
+        self.readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0)
+    }
+
+    pub fn mean_rss_bytes(&self) -> u64 {
+        match self.readings.len() as u64 {
+            0 => 0,
+            n => self.readings.iter().map(|r| r.rss_bytes).sum::<u64>() / n,
+        }
+    }
+}
+
+/// Samples a set of processes in the background until [`stop`](Self::stop).
+#[derive(Debug)]
+pub struct Sampler {
+    task: JoinHandle<Vec<Series>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Sampler {
+    /// Starts sampling `processes` every `every` (a reading at once, then each tick).
+    pub fn start(processes: Vec<Watched>, every: Duration) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let start = Instant::now();
+            let mut series: Vec<Series> = processes
+                .iter()
+                .map(|p| Series {
+                    name: p.name.clone(),
+                    readings: Vec::new(),
+                })
+                .collect();
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let last = tokio::select! {
+                    _ = ticks.tick() => false,
+                    _ = &mut stopped => true,
+                };
+                for (process, series) in processes.iter().zip(&mut series) {
+                    if let Some((cpu, rss_bytes)) = read(process.pid) {
+                        series.readings.push(Reading {
+                            at: start.elapsed(),
+                            cpu,
+                            rss_bytes,
+                        });
+                    }
+                }
+                if last {
+                    return series;
+                }
+            }
+        });
+        Self { task, stop }
+    }
+
+    /// Takes a last reading of each process and returns every series.
+    pub async fn stop(self) -> Vec<Series> {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
+    }
+}
+
+/// CPU-microseconds per request: the CPU of `series` together over `requests`.
+pub fn cpu_micros_per_request(series: &[Series], requests: u64) -> Option<f64> {
+    let cpu: Duration = series.iter().map(Series::cpu).sum();
+    (requests > 0).then(|| cpu.as_secs_f64() * 1e6 / requests as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_busy_process_shows_its_cpu_and_memory() {
+        let _alone = crate::TIMING_TESTS.lock().await;
+        let me = std::process::id() as i32;
+        let sampler = Sampler::start(
+            vec![Watched {
+                name: "loadgen test".to_owned(),
+                pid: me,
+            }],
+            Duration::from_millis(100),
+        );
+        // Half a second of one core, busy.
+        let spin = std::thread::spawn(|| {
+            let until = Instant::now() + Duration::from_millis(500);
+            let mut n = 0u64;
+            while Instant::now() < until {
+                n = n.wrapping_add(1);
+            }
+            n
+        });
+        spin.join().unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let series = sampler.stop().await;
+        let mine = &series[0];
+        assert!(mine.readings.len() >= 5, "{}", mine.readings.len());
+        assert!(mine.cpu() >= Duration::from_millis(400), "{:?}", mine.cpu());
+        assert!(mine.peak_rss_bytes() > 1_000_000);
+        assert!(mine.mean_rss_bytes() <= mine.peak_rss_bytes());
+        let per_request = cpu_micros_per_request(&series, 1_000).unwrap();
+        assert!(per_request >= 400.0, "{per_request}");
+        assert_eq!(cpu_micros_per_request(&series, 0), None);
+    }
+
+    #[test]
+    fn a_process_that_is_gone_reads_as_none() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        assert_eq!(read(pid), None);
+    }
+}
