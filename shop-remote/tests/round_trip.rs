@@ -51,6 +51,11 @@ fn links() -> Vec<Link> {
     links
 }
 
+/// A catalog stub calling the one replica at `base`.
+fn catalog_at(base: &str, link: Link) -> RemoteCatalog {
+    RemoteCatalog(Transport::new(Component::Catalog, &[base.to_owned()], link).unwrap())
+}
+
 fn is_unavailable(error: &ShopError, component: Component) -> bool {
     matches!(error, ShopError::Unavailable { component: c, .. } if *c == component)
 }
@@ -67,9 +72,7 @@ async fn remote_answers_equal_local_answers_in_every_codec_and_protocol() {
     let sku = Sku::from_index(5);
     let page = Page::new(2, 10).unwrap();
     for (n, link) in links().into_iter().enumerate() {
-        let remote = RemoteCatalog(
-            Transport::new(Component::Catalog, std::slice::from_ref(&base), link).unwrap(),
-        );
+        let remote = catalog_at(&base, link);
         assert_eq!(
             remote.get(&sku).await.unwrap(),
             catalog.get(&sku).await.unwrap(),
@@ -143,14 +146,7 @@ async fn a_dead_port_is_unavailable_naming_the_callee() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let remote = RemoteCatalog(
-        Transport::new(
-            Component::Catalog,
-            std::slice::from_ref(&base),
-            Link::default(),
-        )
-        .unwrap(),
-    );
+    let remote = catalog_at(&base, Link::default());
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
     // Refused: the call certainly did nothing, which lets a saga skip its refund.
@@ -174,9 +170,7 @@ async fn a_silent_callee_is_unavailable_after_the_deadline() {
         },
         ..Link::default()
     };
-    let remote = RemoteCatalog(
-        Transport::new(Component::Catalog, std::slice::from_ref(&base), link).unwrap(),
-    );
+    let remote = catalog_at(&base, link);
     let started = std::time::Instant::now();
     let err = remote.get(&Sku::from_index(1)).await.unwrap_err();
     assert!(is_unavailable(&err, Component::Catalog), "{err}");
@@ -206,14 +200,7 @@ async fn garbage_answers_are_unavailable_not_panics() {
             ),
     )
     .await;
-    let remote = RemoteCatalog(
-        Transport::new(
-            Component::Catalog,
-            std::slice::from_ref(&base),
-            Link::default(),
-        )
-        .unwrap(),
-    );
+    let remote = catalog_at(&base, Link::default());
     let sku = Sku::from_index(1);
     for err in [
         remote.get(&sku).await.unwrap_err(),
@@ -290,14 +277,7 @@ async fn calls_to_a_replica_that_died_all_end_without_a_deadline() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     // Bare: no deadline, so a call that waited for the replica would wait forever.
-    let remote = RemoteCatalog(
-        Transport::new(
-            Component::Catalog,
-            std::slice::from_ref(&base),
-            Link::default(),
-        )
-        .unwrap(),
-    );
+    let remote = catalog_at(&base, Link::default());
     remote.get(&Sku::from_index(1)).await.unwrap();
     server.abort();
     let _ = server.await;

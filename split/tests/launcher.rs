@@ -29,6 +29,25 @@ fn children_of(parent: u32) -> Vec<u32> {
     children
 }
 
+/// Starts `split-up` on `data` with a gateway on a free port, giving the services
+/// `shop_args`; its stdout goes to `stdout`.
+fn split_up(data: &std::path::Path, shop_args: &[&str], stdout: Stdio) -> tokio::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_split-up"))
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--",
+        ])
+        .args(shop_args)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
 fn alive(pid: u32) -> bool {
     // A zombie has exited; only its entry is left for the parent to reap.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -38,19 +57,11 @@ fn alive(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_every_process_it_started() {
     let data = tempfile::tempdir().unwrap();
-    let mut launcher = Command::new(env!("CARGO_BIN_EXE_split-up"))
-        .args([
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--", "--products", "300", "--password-iterations", "64"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut launcher = split_up(
+        data.path(),
+        &["--products", "300", "--password-iterations", "64"],
+        Stdio::piped(),
+    );
     let pid = launcher.id().unwrap();
     let mut lines = BufReader::new(launcher.stdout.take().unwrap()).lines();
     let gateway = tokio::time::timeout(Duration::from_secs(120), async {
@@ -95,19 +106,7 @@ async fn ctrl_c_stops_every_process_it_started() {
 async fn sigterm_while_starting_leaves_no_process() {
     let data = tempfile::tempdir().unwrap();
     // A big catalog keeps the first wave seeding long enough to be interrupted.
-    let mut launcher = Command::new(env!("CARGO_BIN_EXE_split-up"))
-        .args([
-            "--data",
-            data.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--", "--products", "100000"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut launcher = split_up(data.path(), &["--products", "100000"], Stdio::null());
     let pid = launcher.id().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let children = loop {
