@@ -49,6 +49,49 @@ impl Series {
         }
     }
 
+    /// CPU time spent between `from` and `to` (since the sampling started), read
+    /// between the readings on either side by straight lines: a process's CPU clock
+    /// only moves forward, so this is off by at most what it used within one interval
+    /// at each end.
+    pub fn cpu_between(&self, from: Duration, to: Duration) -> Duration {
+        match (self.cpu_at(from), self.cpu_at(to)) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The CPU clock at `at`, interpolated; clamped to the first and last readings.
+    fn cpu_at(&self, at: Duration) -> Option<Duration> {
+        let after = self.readings.iter().position(|r| r.at >= at);
+        Some(match after {
+            Some(0) => self.readings.first()?.cpu,
+            None => self.readings.last()?.cpu,
+            Some(i) => {
+                let (a, b) = (self.readings[i - 1], self.readings[i]);
+                let span = (b.at - a.at).as_secs_f64();
+                let share = if span > 0.0 {
+                    (at - a.at).as_secs_f64() / span
+                } else {
+                    1.0
+                };
+                a.cpu + (b.cpu - a.cpu).mul_f64(share)
+            }
+        })
+    }
+
+    /// Only the readings between `from` and `to`.
+    pub fn between(&self, from: Duration, to: Duration) -> Series {
+        Series {
+            name: self.name.clone(),
+            readings: self
+                .readings
+                .iter()
+                .filter(|r| r.at >= from && r.at <= to)
+                .copied()
+                .collect(),
+        }
+    }
+
     pub fn peak_rss_bytes(&self) -> u64 {
         self.readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0)
     }
@@ -66,14 +109,17 @@ impl Series {
 pub struct Sampler {
     task: JoinHandle<Vec<Series>>,
     stop: tokio::sync::oneshot::Sender<()>,
+    /// Readings' `at` counts from here.
+    pub started: Instant,
 }
 
 impl Sampler {
     /// Starts sampling `processes` every `every` (a reading at once, then each tick).
     pub fn start(processes: Vec<Watched>, every: Duration) -> Self {
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let started = Instant::now();
         let task = tokio::spawn(async move {
-            let start = Instant::now();
+            let start = started;
             let mut series: Vec<Series> = processes
                 .iter()
                 .map(|p| Series {
@@ -102,7 +148,11 @@ impl Sampler {
                 }
             }
         });
-        Self { task, stop }
+        Self {
+            task,
+            stop,
+            started,
+        }
     }
 
     /// Takes a last reading of each process and returns every series.
@@ -152,6 +202,16 @@ mod tests {
         assert!(mine.mean_rss_bytes() <= mine.peak_rss_bytes());
         let per_request = cpu_micros_per_request(&series, 1_000).unwrap();
         assert!(per_request >= 400.0, "{per_request}");
+        // The busy half second, and nothing of the idle 150 ms after it.
+        let end = mine.readings.last().unwrap().at;
+        let idle = mine.cpu_between(end - Duration::from_millis(100), end);
+        assert!(idle < Duration::from_millis(60), "{idle:?}");
+        let busy = mine.cpu_between(Duration::ZERO, Duration::from_millis(500));
+        assert!(busy >= Duration::from_millis(350), "{busy:?}");
+        assert_eq!(
+            mine.between(Duration::ZERO, end).readings.len(),
+            mine.readings.len()
+        );
         assert_eq!(cpu_micros_per_request(&series, 0), None);
     }
 

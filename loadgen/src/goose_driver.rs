@@ -1,148 +1,295 @@
-//! goose runs the users; the schedule is ours. Each goose user repeats one transaction:
-//! claim the next intended send from the shared [`Schedule`], wait for it precisely,
-//! take one step of its journey (through goose's client, so goose's own per-request
-//! metrics, the service-time view, are kept), and record it against the intended time
-//! in its own [`Recorder`]. When goose stops the users, each hands its recorder over.
+//! goose runs the users; the schedule is ours. Each goose user starts its [`Journey`]
+//! (registering, logging in) and waits for the others; the last one ready starts the
+//! shared [`Schedule`]. Then each user loops: claim the next intended send, wait for it
+//! precisely, take one step of its journey (through goose's client, so goose's own
+//! per-request metrics, the service-time view, are kept), and record it against the
+//! intended time in the run's one [`Recorder`].
 //!
 //! goose's transaction and scenario metrics would include our waiting, so they are off;
 //! users all start at once (the schedule, not goose's ramp, shapes the load).
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
+use goose::goose::GooseResponse;
 use goose::metrics::GooseMetrics;
 use goose::prelude::*;
 
 use crate::open_loop::{Users, take_turn};
 use crate::record::{Outcome, Recorder};
-use crate::schedule::Schedule;
+use crate::schedule::{Arrivals, RateProfile, Schedule};
+use tokio::sync::Notify;
 
-/// One step of a journey, as a goose user takes it: which endpoint, and how it ended.
-pub type Step = Arc<
-    dyn for<'a> Fn(
-            &'a mut GooseUser,
-        ) -> Pin<Box<dyn Future<Output = (&'static str, Outcome)> + Send + 'a>>
-        + Send
-        + Sync,
->;
+/// What a goose user does: once when it starts, then one step at each send it claims.
+pub trait Journey: Send + Sync + 'static {
+    /// What a user keeps between its steps (a session token, what is in its cart).
+    type State: Default + Clone + Send + Sync + 'static;
 
-/// What a goose run gives back: our record, and goose's own metrics.
+    /// Readies user number `index` (counted from 0 within the run); an error is counted
+    /// and the user goes on with the default state.
+    fn start(
+        &self,
+        index: usize,
+        user: &mut GooseUser,
+    ) -> impl Future<Output = Result<Self::State, String>> + Send;
+
+    /// Takes one step: which endpoint it called, and how that ended.
+    fn step(
+        &self,
+        user: &mut GooseUser,
+        state: &mut Self::State,
+    ) -> impl Future<Output = (&'static str, Outcome)> + Send;
+}
+
+/// What a goose run gives back: our record, goose's own metrics, and how the users'
+/// start went.
 #[derive(Debug)]
 pub struct GooseRun {
     pub recorder: Recorder,
     pub goose: GooseMetrics,
+    /// When the schedule started: once every user was ready.
+    pub start: Instant,
+    /// Users whose [`Journey::start`] failed, with the first error seen.
+    pub failed_starts: u64,
+    pub first_start_error: Option<String>,
+    /// How long the users took to get ready (to register and log in, say).
+    pub users_ready_after: Duration,
 }
 
-/// A user's own record, kept in its goose session (which must be `Clone`).
+/// Where the run goes and what goose writes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `http://127.0.0.1:PORT`.
+    pub host: String,
+    /// goose's own HTML report of its request metrics, if wanted.
+    pub report_file: Option<PathBuf>,
+}
+
+/// The sends a run intends: its schedule, before it has a start.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub profile: RateProfile,
+    pub arrivals: Arrivals,
+    pub seed: u64,
+}
+
+/// The longest the users may take to get ready before the schedule starts anyway.
+const READY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A user's own record and journey state, kept in its goose session.
 #[derive(Clone)]
-struct Session {
-    recorder: Recorder,
+struct Session<S> {
+    state: S,
 }
 
-/// Runs `users.count` goose users against `host`, each taking `step` at the intended
-/// send times of `schedule`, until the schedule is over (plus the deadline, so the last
-/// sends finish).
-pub async fn run(
-    host: &str,
-    schedule: Arc<Schedule>,
-    users: Users,
-    step: Step,
-) -> Result<GooseRun, GooseError> {
-    let collected = Arc::new(Mutex::new(Recorder::new(schedule.start(), users.warm_up)));
+/// What the users share: the schedule once all are ready, and how their start went.
+struct Shared {
+    schedule: OnceLock<Arc<Schedule>>,
+    ready: AtomicUsize,
+    all_ready: Notify,
+    users: usize,
+    plan: Plan,
+    launched: Instant,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    collected: Mutex<Option<Recorder>>,
+}
 
-    let main: TransactionFunction = {
-        let schedule = schedule.clone();
+impl Shared {
+    /// The schedule, started a moment after the last user got ready.
+    fn start_schedule(&self) -> Arc<Schedule> {
+        self.schedule
+            .get_or_init(|| {
+                Arc::new(Schedule::new(
+                    Instant::now() + Duration::from_millis(20),
+                    self.plan.profile.clone(),
+                    self.plan.arrivals,
+                    self.plan.seed,
+                ))
+            })
+            .clone()
+    }
+
+    /// Counts a user ready and waits for the others (the last one starts the schedule).
+    async fn ready(&self) -> Arc<Schedule> {
+        // Registered before counting, so the last user's wake-up cannot slip between.
+        let notified = self.all_ready.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.ready.fetch_add(1, Ordering::SeqCst) + 1 >= self.users {
+            let schedule = self.start_schedule();
+            self.all_ready.notify_waiters();
+            return schedule;
+        }
+        if let Some(schedule) = self.schedule.get() {
+            return schedule.clone();
+        }
+        let _ = tokio::time::timeout(READY_DEADLINE, notified).await;
+        self.start_schedule()
+    }
+}
+
+/// Runs `users.count` goose users against `target`: each starts its `journey`; once
+/// all are ready the schedule of `plan` starts, and each user takes its steps at the
+/// intended send times it claims until the schedule is over. goose ends when the last
+/// user is done (every request has `users.deadline`, so that is bounded).
+pub async fn run<J: Journey>(
+    target: &Target,
+    plan: Plan,
+    users: Users,
+    journey: Arc<J>,
+) -> Result<GooseRun, GooseError> {
+    let shared = Arc::new(Shared {
+        schedule: OnceLock::new(),
+        ready: AtomicUsize::new(0),
+        all_ready: Notify::new(),
+        users: users.count,
+        plan,
+        launched: Instant::now(),
+        failed: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+        collected: Mutex::new(None),
+    });
+
+    let start: TransactionFunction = {
+        let (shared, journey) = (shared.clone(), journey.clone());
         Arc::new(move |user| {
-            let schedule = schedule.clone();
-            let step = step.clone();
+            let (shared, journey) = (shared.clone(), journey.clone());
             Box::pin(async move {
-                if user.get_session_data::<Session>().is_none() {
-                    user.set_session_data(Session {
-                        recorder: Recorder::new(schedule.start(), users.warm_up),
-                    });
-                }
-                let claimed = Instant::now();
-                let Some(intended) = schedule.claim() else {
-                    // The run is over for this user: idle until goose stops it.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    return Ok(());
+                let state = match journey.start(user.weighted_users_index, user).await {
+                    Ok(state) => state,
+                    Err(error) => {
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        shared
+                            .first_error
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_or_insert(error);
+                        J::State::default()
+                    }
                 };
-                let (endpoint, sample) =
-                    take_turn(claimed, intended, users.deadline, step(user)).await;
-                user.get_session_data_unchecked_mut::<Session>()
-                    .recorder
-                    .record(endpoint, sample);
+                user.set_session_data(Session { state });
+                shared.ready().await;
                 Ok(())
             })
         })
     };
-    let hand_over: TransactionFunction = {
-        let collected = collected.clone();
+    let main: TransactionFunction = {
+        let (shared, journey) = (shared.clone(), journey.clone());
         Arc::new(move |user| {
-            let collected = collected.clone();
+            let (shared, journey) = (shared.clone(), journey.clone());
             Box::pin(async move {
-                if let Some(session) = user.get_session_data::<Session>() {
-                    collected
+                let schedule = shared.start_schedule();
+                let mut state = std::mem::take(
+                    &mut user
+                        .get_session_data_unchecked_mut::<Session<J::State>>()
+                        .state,
+                );
+                loop {
+                    let claimed = Instant::now();
+                    let Some(intended) = schedule.claim() else {
+                        break;
+                    };
+                    let (endpoint, sample) = take_turn(
+                        claimed,
+                        intended,
+                        users.deadline,
+                        journey.step(user, &mut state),
+                    )
+                    .await;
+                    // One record shared by all users: a user's own would hold a
+                    // histogram per endpoint per second, allocated and zeroed as each
+                    // second begins, all users at once.
+                    shared
+                        .collected
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .merge(&session.recorder);
+                        .get_or_insert_with(|| Recorder::new(schedule.start(), users.warm_up))
+                        .record(endpoint, sample);
                 }
                 Ok(())
             })
         })
     };
     let scenario = scenario!("open-loop")
-        .register_transaction(Transaction::new(main).set_name("step"))
-        .register_transaction(
-            Transaction::new(hand_over)
-                .set_name("hand over")
-                .set_on_stop(),
-        );
+        .register_transaction(Transaction::new(start).set_name("start").set_on_start())
+        .register_transaction(Transaction::new(main).set_name("steps"));
 
-    let run_for = schedule
-        .end()
-        .saturating_duration_since(Instant::now())
-        .saturating_add(users.deadline)
-        .as_secs()
-        .max(1) as usize
-        + 1;
-    let goose = GooseAttack::initialize_with_config(GooseConfiguration::default())?
+    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
         .register_scenario(scenario)
-        .set_default(GooseDefault::Host, host)?
+        .set_default(GooseDefault::Host, target.host.as_str())?
         .set_default(GooseDefault::Users, users.count)?
-        .set_default(GooseDefault::IncreaseRate, users.count.to_string().as_str())?
-        .set_default(GooseDefault::RunTime, run_for)?
+        // All users at once: goose's rate is users launched per second.
+        .set_default(
+            GooseDefault::IncreaseRate,
+            (users.count * 1_000).to_string().as_str(),
+        )?
+        .set_default(GooseDefault::Iterations, 1)?
         .set_default(GooseDefault::NoTransactionMetrics, true)?
         .set_default(GooseDefault::NoScenarioMetrics, true)?
         .set_default(GooseDefault::NoPrintMetrics, true)?
-        .set_default(GooseDefault::NoResetMetrics, true)?
-        .execute()
-        .await?;
-    let recorder = std::mem::replace(
-        &mut *collected.lock().unwrap_or_else(PoisonError::into_inner),
-        Recorder::new(schedule.start(), users.warm_up),
-    );
-    Ok(GooseRun { recorder, goose })
+        .set_default(GooseDefault::NoTelnet, true)?
+        .set_default(GooseDefault::Quiet, 1)?;
+    if let Some(report) = &target.report_file {
+        let report = report.to_string_lossy();
+        attack = attack.set_default(GooseDefault::ReportFile, report.as_ref())?;
+    }
+    let goose = attack.execute().await?;
+    let schedule = shared.start_schedule();
+    let recorder = shared
+        .collected
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .unwrap_or_else(|| Recorder::new(schedule.start(), users.warm_up));
+    Ok(GooseRun {
+        recorder,
+        goose,
+        start: schedule.start(),
+        failed_starts: shared.failed.load(Ordering::Relaxed),
+        first_start_error: shared
+            .first_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(),
+        users_ready_after: schedule.start().saturating_duration_since(shared.launched),
+    })
 }
 
-/// A step that GETs `path` and calls the endpoint `name`.
-pub fn get(name: &'static str, path: &'static str) -> Step {
-    Arc::new(move |user| {
-        Box::pin(async move {
-            match user.get(path).await {
-                Ok(goose) => match goose.response {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let _ = response.bytes().await;
-                        (name, Outcome::Status(status))
-                    }
-                    Err(_) => (name, Outcome::Failed),
-                },
-                Err(_) => (name, Outcome::Failed),
+/// The simplest journey: GET one path, calling the endpoint by a name.
+#[derive(Debug, Clone, Copy)]
+pub struct Get {
+    pub name: &'static str,
+    pub path: &'static str,
+}
+
+impl Journey for Get {
+    type State = ();
+
+    async fn start(&self, _index: usize, _user: &mut GooseUser) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn step(&self, user: &mut GooseUser, _state: &mut ()) -> (&'static str, Outcome) {
+        (self.name, outcome_of(user.get(self.path).await).await)
+    }
+}
+
+/// How a goose request ended, its body read to the end.
+pub async fn outcome_of(result: Result<GooseResponse, Box<TransactionError>>) -> Outcome {
+    match result {
+        Ok(goose) => match goose.response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let _ = response.bytes().await;
+                Outcome::Status(status)
             }
-        })
-    })
+            Err(_) => Outcome::Failed,
+        },
+        Err(_) => Outcome::Failed,
+    }
 }

@@ -1,31 +1,54 @@
-//! The load generator: drives a deployed shop open-loop and measures it honestly.
+//! The load generator: deploys either architecture of the shop, drives it open-loop,
+//! measures it honestly and writes what it found.
 //!
 //! # Layout
 //!
+//! Measuring:
 //! - [`schedule`]: the run's one shared arrival process ([`Schedule`], [`RateProfile`])
-//!   and the precise wait for an intended send time.
+//!   and the wait for an intended send time, on [`timer`]'s thread (precise, no spin).
 //! - [`record`]: per-endpoint HdrHistograms of corrected latency (from the intended time)
 //!   and service time, whole-run and per second, and the generator's own lag.
 //! - [`open_loop`]: the users' loop tying the two together, with a bare client.
 //! - [`goose_driver`]: the same loop run by goose users, whose own per-request metrics
 //!   are kept as the service-time view.
-//!
+//! - [`journeys`]: the shop's users (register, log in, then a weighted [`journeys::Mix`]
+//!   of browsing, cart, checkout and recommendations).
 //! - [`cost`]: CPU time and resident memory of every watched process, sampled from /proc.
+//! - [`measure`]: one measurement of a deployment, summarised and judged (kept,
+//!   saturated, or limited by the generator).
 //!
-//! Still to come in the loadgen issue: the shop's journeys, local deployment of both
-//! architectures, scenarios, results on disk and the command line.
+//! Deploying:
+//! - [`binaries`]: finding and building the release service binaries.
+//! - [`pinning`]: separate cores for the generator and the system under test.
+//! - [`cgroups`]: per-process CPU and memory limits, where the machine allows.
+//! - [`deploy`]: the monolith, the split build or the ceiling as supervised processes.
+//!
+//! Running:
+//! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
+//! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
+//! - [`results`]: `run.json` and the terminal's summary table.
 
+pub mod binaries;
+pub mod cgroups;
 pub mod cost;
+pub mod deploy;
 pub mod goose_driver;
+pub mod journeys;
+pub mod measure;
 pub mod open_loop;
+pub mod pinning;
 pub mod record;
+pub mod results;
+pub mod runner;
+pub mod scenarios;
 pub mod schedule;
+pub mod timer;
 
 pub use open_loop::{Users, drive};
+pub use record::{Outcome, Recorder, Sample};
+pub use schedule::{Arrivals, RateProfile, Schedule, Segment};
 
 /// Unit tests that measure time, or burn a core, take turns: on two cores each would
 /// be the other's noise.
 #[cfg(test)]
 pub(crate) static TIMING_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-pub use record::{Outcome, Recorder, Sample};
-pub use schedule::{Arrivals, RateProfile, Schedule, Segment};

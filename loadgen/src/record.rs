@@ -41,10 +41,16 @@ pub struct Sample {
     pub outcome: Outcome,
 }
 
-/// Latencies from 1 us to 10 minutes, 3 significant digits, in nanoseconds.
-fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1_000, 600_000_000_000, 3).expect("valid histogram bounds")
+/// Latencies from 1 us to 10 minutes, in nanoseconds, to `digits` significant digits.
+/// Three digits take about 160 KB; two, about 20 KB (a second's histogram, of which a
+/// run has one per endpoint per second, needs no more).
+fn latency_histogram(digits: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1_000, 600_000_000_000, digits).expect("valid histogram bounds")
 }
+
+/// Digits of the whole run's histograms, and of each second's.
+const RUN_DIGITS: u8 = 3;
+const SECOND_DIGITS: u8 = 2;
 
 fn record_into(histogram: &mut Histogram<u64>, latency: Duration) {
     // Saturates at the top bound rather than dropping the sample.
@@ -63,16 +69,24 @@ pub struct Tally {
 
 impl Default for Tally {
     fn default() -> Self {
-        Self {
-            corrected: latency_histogram(),
-            service: latency_histogram(),
-            successes: 0,
-            errors: BTreeMap::new(),
-        }
+        Self::new(RUN_DIGITS)
     }
 }
 
 impl Tally {
+    fn new(digits: u8) -> Self {
+        Self {
+            corrected: latency_histogram(digits),
+            service: latency_histogram(digits),
+            successes: 0,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    fn second() -> Self {
+        Self::new(SECOND_DIGITS)
+    }
+
     fn add(&mut self, sample: &Sample) {
         record_into(
             &mut self.corrected,
@@ -122,6 +136,10 @@ pub struct Recorder {
     pub own_lag: Histogram<u64>,
     /// Sends whose user was still busy at the intended time (the server's delay).
     pub late_claims: u64,
+    /// The earliest intended send and the latest actual send recorded: the stretch the
+    /// recorded requests took to go out, for the achieved rate.
+    pub first_intended: Option<Instant>,
+    pub last_sent: Option<Instant>,
 }
 
 impl Recorder {
@@ -130,8 +148,22 @@ impl Recorder {
             start,
             warm_up,
             endpoints: BTreeMap::new(),
-            own_lag: latency_histogram(),
+            own_lag: latency_histogram(RUN_DIGITS),
             late_claims: 0,
+            first_intended: None,
+            last_sent: None,
+        }
+    }
+
+    /// Sends per second over the stretch the recorded requests took to go out: below
+    /// the intended rate when the sends fell behind (users busy with a slow server, or
+    /// a generator too slow to send on time).
+    pub fn achieved_rate(&self) -> f64 {
+        match (self.first_intended, self.last_sent) {
+            (Some(first), Some(last)) if last > first => {
+                self.overall().requests() as f64 / (last - first).as_secs_f64()
+            }
+            _ => 0.0,
         }
     }
 
@@ -148,12 +180,17 @@ impl Recorder {
         } else {
             self.late_claims += 1;
         }
+        self.first_intended = Some(
+            self.first_intended
+                .map_or(sample.intended, |t| t.min(sample.intended)),
+        );
+        self.last_sent = Some(self.last_sent.map_or(sample.sent, |t| t.max(sample.sent)));
         let record = self.endpoints.entry(endpoint).or_default();
         record.total.add(&sample);
         record
             .seconds
             .entry(since_start.as_secs())
-            .or_default()
+            .or_insert_with(Tally::second)
             .add(&sample);
     }
 
@@ -163,11 +200,19 @@ impl Recorder {
             let ours = self.endpoints.entry(endpoint).or_default();
             ours.total.merge(&theirs.total);
             for (second, tally) in &theirs.seconds {
-                ours.seconds.entry(*second).or_default().merge(tally);
+                ours.seconds
+                    .entry(*second)
+                    .or_insert_with(Tally::second)
+                    .merge(tally);
             }
         }
         self.own_lag.add(&other.own_lag).expect("same bounds");
         self.late_claims += other.late_claims;
+        self.first_intended = match (self.first_intended, other.first_intended) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_sent = self.last_sent.max(other.last_sent);
     }
 
     /// Every endpoint together, for the whole run.
@@ -251,5 +296,11 @@ mod tests {
         assert_eq!(a.overall().requests(), 3);
         assert_eq!(a.overall().errors[&Outcome::Timeout], 1);
         assert_eq!(a.own_lag.len(), 3);
+        // Three sends between 10 ms and 1,010 ms.
+        assert!(
+            (a.achieved_rate() - 3.0).abs() < 1e-9,
+            "{}",
+            a.achieved_rate()
+        );
     }
 }

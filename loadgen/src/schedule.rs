@@ -63,6 +63,38 @@ impl RateProfile {
         Self::new(vec![Segment { length, rate }])
     }
 
+    /// `normal` for `before`, `spike` for `during`, `normal` again for `after`.
+    pub fn spike(
+        normal: f64,
+        spike: f64,
+        [before, during, after]: [Duration; 3],
+    ) -> Result<Self, String> {
+        Self::new(vec![
+            Segment {
+                length: before,
+                rate: normal,
+            },
+            Segment {
+                length: during,
+                rate: spike,
+            },
+            Segment {
+                length: after,
+                rate: normal,
+            },
+        ])
+    }
+
+    /// `rates` one after another, `each` long: a step ramp.
+    pub fn steps(rates: &[f64], each: Duration) -> Result<Self, String> {
+        Self::new(
+            rates
+                .iter()
+                .map(|&rate| Segment { length: each, rate })
+                .collect(),
+        )
+    }
+
     pub fn length(&self) -> Duration {
         self.segments.iter().map(|s| s.length).sum()
     }
@@ -154,6 +186,21 @@ impl Schedule {
         Some(self.start + intended)
     }
 
+    /// How many sends a schedule of `profile`, `arrivals` and `seed` intends at or
+    /// after `from` into it: the same seed replays the same sends.
+    pub fn intended_from(
+        profile: &RateProfile,
+        arrivals: Arrivals,
+        seed: u64,
+        from: Duration,
+    ) -> u64 {
+        let start = Instant::now();
+        let replay = Schedule::new(start, profile.clone(), arrivals, seed);
+        std::iter::from_fn(|| replay.claim())
+            .filter(|&at| at >= start + from)
+            .count() as u64
+    }
+
     /// Sends handed out so far.
     pub fn claimed(&self) -> u64 {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).claimed
@@ -191,23 +238,10 @@ fn advance(
 }
 
 /// Waits until `intended` precisely: tokio's timer rounds sleeps up to the next
-/// millisecond, which would make every send about 1 ms late, so it sleeps until just
-/// over a millisecond before and then yields until the moment (a short spin: the CPU
-/// it costs shows in the generator's own CPU use). Returns when it returned.
+/// millisecond, which would make every send about 1 ms late, so the wait is on the
+/// [`timer`](crate::timer) thread's. Returns when it returned.
 pub async fn wait_until(intended: Instant) -> Instant {
-    const SPIN: Duration = Duration::from_micros(1_200);
-    if let Some(coarse) = intended.checked_sub(SPIN)
-        && coarse > Instant::now()
-    {
-        tokio::time::sleep_until(coarse.into()).await;
-    }
-    loop {
-        let now = Instant::now();
-        if now >= intended {
-            return now;
-        }
-        tokio::task::yield_now().await;
-    }
+    crate::timer::sleep_until(intended).await
 }
 
 #[cfg(test)]
@@ -271,6 +305,21 @@ mod tests {
         let second = sends.len() - first;
         assert!((999..=1_001).contains(&first), "{first}");
         assert!((9_999..=10_001).contains(&second), "{second}");
+    }
+
+    #[test]
+    fn a_spike_returns_to_normal() {
+        let second = Duration::from_secs(1);
+        let profile = RateProfile::spike(100.0, 1_000.0, [2 * second, second, 2 * second]).unwrap();
+        assert_eq!(profile.length(), 5 * second);
+        assert_eq!(profile.expected_requests(), 1_400.0);
+        let sends = drain(&Schedule::new(Instant::now(), profile, Arrivals::Even, 1));
+        let in_second = |n: u64| sends.iter().filter(|at| at.as_secs() == n).count();
+        assert!((99..=101).contains(&in_second(1)), "{}", in_second(1));
+        assert!((999..=1_001).contains(&in_second(2)), "{}", in_second(2));
+        assert!((99..=101).contains(&in_second(4)), "{}", in_second(4));
+        let ramp = RateProfile::steps(&[10.0, 20.0], second).unwrap();
+        assert_eq!(ramp.expected_requests(), 30.0);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use loadgen::{Arrivals, RateProfile, Schedule, Users, goose_driver};
 
@@ -11,27 +11,30 @@ use loadgen::{Arrivals, RateProfile, Schedule, Users, goose_driver};
 async fn goose_users_send_every_intended_request_and_goose_keeps_its_own_view() {
     let delay = Duration::from_millis(20);
     let host = support::fixed_delay_server(delay, Arc::default());
-    let start = Instant::now() + Duration::from_millis(500);
     let profile = RateProfile::constant(100.0, Duration::from_secs(3)).unwrap();
-    let schedule = Arc::new(Schedule::new(start, profile.clone(), Arrivals::Poisson, 5));
+    let plan = goose_driver::Plan {
+        profile: profile.clone(),
+        arrivals: Arrivals::Poisson,
+        seed: 5,
+    };
     let users = Users {
         count: 8,
         warm_up: Duration::from_millis(500),
         deadline: Duration::from_secs(2),
     };
-    let run = goose_driver::run(
-        &host,
-        schedule.clone(),
-        users,
-        goose_driver::get("root", "/"),
-    )
-    .await
-    .unwrap();
+    let target = goose_driver::Target {
+        host,
+        report_file: None,
+    };
+    let journey = goose_driver::Get {
+        name: "root",
+        path: "/",
+    };
+    let run = goose_driver::run(&target, plan, users, Arc::new(journey))
+        .await
+        .unwrap();
 
-    let replay = Schedule::new(start, profile, Arrivals::Poisson, 5);
-    let after_warm_up = std::iter::from_fn(|| replay.claim())
-        .filter(|&at| at >= start + users.warm_up)
-        .count() as u64;
+    let after_warm_up = Schedule::intended_from(&profile, Arrivals::Poisson, 5, users.warm_up);
     let ours = run.recorder.overall();
     assert_eq!(ours.requests(), after_warm_up);
     assert_eq!(ours.successes, ours.requests(), "{:?}", ours.errors);

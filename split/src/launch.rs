@@ -28,6 +28,8 @@ pub struct Supervised {
     binary: PathBuf,
     args: Vec<OsString>,
     log: PathBuf,
+    /// The cores it may run on (a `taskset` list such as `0` or `0-1`); all when `None`.
+    cpus: Option<String>,
     child: Child,
 }
 
@@ -41,13 +43,38 @@ impl Supervised {
         log: &Path,
         deadline: Duration,
     ) -> Result<Self> {
+        Self::start_pinned(name, binary, args, log, deadline, None).await
+    }
+
+    /// [`start`](Self::start), on the cores `cpus` only (a `taskset` list such as `0`
+    /// or `0-1`, set before the program runs, so every thread it makes inherits it).
+    ///
+    /// The process gets a process group of its own: a Ctrl-C at the terminal reaches
+    /// only whoever launched it, which then stops it in order.
+    pub async fn start_pinned(
+        name: &str,
+        binary: &Path,
+        args: Vec<OsString>,
+        log: &Path,
+        deadline: Duration,
+        cpus: Option<&str>,
+    ) -> Result<Self> {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .with_context(|| format!("opening {}", log.display()))?;
-        let mut child = Command::new(binary)
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.arg("--cpu-list").arg(cpus).arg(binary);
+                taskset
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(&args)
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -86,8 +113,19 @@ impl Supervised {
             binary: binary.to_owned(),
             args,
             log: log.to_owned(),
+            cpus: cpus.map(str::to_owned),
             child,
         })
+    }
+
+    /// Where its stderr goes.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// How it ended, if it has (without waiting).
+    pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
     }
 
     pub fn pid(&self) -> Option<Pid> {
@@ -128,7 +166,15 @@ impl Supervised {
         }
         let address = self.base_url.trim_start_matches("http://").to_owned();
         let args = with_listen(&self.args, &address);
-        *self = Self::start(&self.name, &self.binary, args, &self.log, deadline).await?;
+        *self = Self::start_pinned(
+            &self.name,
+            &self.binary,
+            args,
+            &self.log,
+            deadline,
+            self.cpus.as_deref(),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -156,6 +202,8 @@ pub struct LaunchOptions {
     pub shop_args: Vec<OsString>,
     /// The longest any process may take to start (seeding included).
     pub start_deadline: Duration,
+    /// The cores every process may run on (a `taskset` list); all when `None`.
+    pub cpus: Option<String>,
 }
 
 impl LaunchOptions {
@@ -233,9 +281,12 @@ impl SplitDeployment {
                         let log = logs.join(format!("{name}.log"));
                         let args = common("127.0.0.1:0");
                         let deadline = options.start_deadline;
+                        let cpus = options.cpus.as_deref();
                         starting.push(async move {
-                            let started =
-                                Supervised::start(&name, &binary, args, &log, deadline).await;
+                            let started = Supervised::start_pinned(
+                                &name, &binary, args, &log, deadline, cpus,
+                            )
+                            .await;
                             (component, started)
                         });
                     }
@@ -255,12 +306,13 @@ impl SplitDeployment {
             }
         }
         directory.write(&directory_path)?;
-        let gateway = Supervised::start(
+        let gateway = Supervised::start_pinned(
             "gateway",
             &options.bins.join("split-gateway"),
             common(&options.gateway_listen.to_string()),
             &logs.join("gateway.log"),
             options.start_deadline,
+            options.cpus.as_deref(),
         )
         .await?;
         Ok(Self {

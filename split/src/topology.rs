@@ -11,9 +11,14 @@
 //! [services.catalog]
 //! codec = "postcard"         # how callers talk to it: "json" (default) or "postcard"
 //! http2 = true
+//! limits = { cpu_millis = 500, memory_mb = 256 }   # per replica
+//!
+//! [monolith]                 # the same limits for the monolith's process, so a
+//! cpu_millis = 1000          # comparison can give both sides the same machine
 //! ```
 //!
-//! A service not listed runs one replica, JSON over HTTP/1.1.
+//! A service not listed runs one replica, JSON over HTTP/1.1, unlimited. Limits are
+//! applied by the load generator's deployment, through cgroups, where the machine lets it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +41,19 @@ pub struct Topology {
     /// Per-service settings; a service not listed gets [`ServiceSpec::default`].
     #[serde(default)]
     pub services: BTreeMap<Component, ServiceSpec>,
+    /// What the monolith's process may use, when the same description deploys it.
+    #[serde(default)]
+    pub monolith: ProcessLimits,
+}
+
+/// What one process may use; `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessLimits {
+    /// CPU time per wall-clock second, in thousandths of a core (500: half a core).
+    pub cpu_millis: Option<u32>,
+    /// Memory, resident and swapped, in MiB.
+    pub memory_mb: Option<u32>,
 }
 
 /// One service's shape.
@@ -48,6 +66,8 @@ pub struct ServiceSpec {
     pub codec: Codec,
     /// Whether its callers speak HTTP/2 (prior knowledge) to it.
     pub http2: bool,
+    /// What each of its replicas may use.
+    pub limits: ProcessLimits,
 }
 
 impl Default for ServiceSpec {
@@ -56,6 +76,7 @@ impl Default for ServiceSpec {
             replicas: 1,
             codec: Codec::Json,
             http2: false,
+            limits: ProcessLimits::default(),
         }
     }
 }

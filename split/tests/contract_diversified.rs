@@ -17,6 +17,7 @@ async fn deploy() -> support::Split {
         replicas,
         codec,
         http2,
+        ..ServiceSpec::default()
     };
     topology
         .services

@@ -11,6 +11,7 @@ use tokio::sync::RwLock;
 /// A server that answers every request after `delay`, precisely (a thread's sleep, not
 /// tokio's millisecond-grained timer), unless `freeze` is held, which stops it answering
 /// at all; returns its base URL.
+#[allow(dead_code)]
 pub fn fixed_delay_server(delay: Duration, freeze: Arc<RwLock<()>>) -> String {
     let app = Router::new().route(
         "/",
@@ -25,8 +26,33 @@ pub fn fixed_delay_server(delay: Duration, freeze: Arc<RwLock<()>>) -> String {
             }
         }),
     );
-    // Its own runtime on its own thread, as a separate process would be: the
-    // generator's users must not delay its answers.
+    serve_on_own_thread(app)
+}
+
+/// A server that answers one request at a time, each after `delay`: it can answer at
+/// most `1 / delay` requests per second, however many come. Returns its base URL.
+#[allow(dead_code)] // Not every test binary uses every server.
+pub fn serial_server(delay: Duration) -> String {
+    let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+    let app = Router::new().route(
+        "/",
+        get(move || {
+            let one_at_a_time = one_at_a_time.clone();
+            async move {
+                let _turn = one_at_a_time.lock().await;
+                tokio::task::spawn_blocking(move || std::thread::sleep(delay))
+                    .await
+                    .unwrap();
+                "ok"
+            }
+        }),
+    );
+    serve_on_own_thread(app)
+}
+
+/// Its own runtime on its own thread, as a separate process would be: the generator's
+/// users must not delay its answers.
+fn serve_on_own_thread(app: Router) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
@@ -41,4 +67,26 @@ pub fn fixed_delay_server(delay: Duration, freeze: Arc<RwLock<()>>) -> String {
         });
     });
     format!("http://{address}")
+}
+
+/// The folder of the workspace's debug binaries (`monolith`, `ceiling`, `split-*`),
+/// built first if `cargo test` did not build them (as for `cargo test -p loadgen`).
+#[allow(dead_code)]
+pub fn service_bins() -> std::path::PathBuf {
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_loadgen"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let all_there = loadgen::binaries::SERVICE_BINARIES
+        .iter()
+        .all(|name| bins.join(name).is_file());
+    if !all_there {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "monolith", "-p", "split", "--bins"])
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the service binaries");
+    }
+    bins
 }

@@ -35,6 +35,10 @@ struct Args {
     #[arg(long, default_value_t = 120)]
     start_timeout_secs: u64,
 
+    /// The cores every process may run on, as `taskset --cpu-list` takes them (`0`, `0-1`).
+    #[arg(long)]
+    cpus: Option<String>,
+
     /// Longest wait for each process to drain when stopping, in seconds.
     #[arg(long, default_value_t = 10)]
     drain_secs: u64,
@@ -63,6 +67,7 @@ async fn main() -> Result<()> {
         gateway_listen: args.listen,
         shop_args: args.shop_args,
         start_deadline: Duration::from_secs(args.start_timeout_secs),
+        cpus: args.cpus,
     });
     let deployment = tokio::select! {
         deployment = launch => deployment?,

@@ -1,0 +1,459 @@
+//! The system under test, deployed on this machine: the monolith (one process), the
+//! split build (every service's replicas and the gateway, through
+//! [`split::SplitDeployment`]) or the ceiling (the physical reference).
+//!
+//! Every process runs on the cores given to the system under test (`taskset`), in a
+//! process group of its own, with its stderr in `logs/NAME.log` of the deployment's
+//! folder (its databases and secrets beside them), and with the CPU and memory limits of the topology where cgroups allow. A
+//! process counts as up once `/health/ready` answers 200. A supervisor restarts a
+//! process that exits on its own after a delay, as an orchestrator would, and keeps a
+//! timestamped record of every exit and restart. [`Deployment::stop`] stops everything
+//! in order; dropping a deployment (a panic, an error) kills every process.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use shop_domain::Component;
+use split::launch::{LaunchOptions, SplitDeployment, Supervised};
+use split::topology::{ProcessLimits, START_ORDER, Topology};
+use tokio::sync::Mutex as AsyncMutex;
+use tokio::task::JoinHandle;
+
+use crate::cgroups::{Limits, RunGroups};
+use crate::cost::Watched;
+
+/// What is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    Monolith,
+    Split,
+    /// A bare axum endpoint answering every GET with one captured product page.
+    Ceiling,
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Monolith => "monolith",
+            System::Split => "split",
+            System::Ceiling => "ceiling",
+        }
+    }
+}
+
+/// How to deploy, whatever is deployed.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// The folder holding the `monolith`, `ceiling` and `split-*` binaries.
+    pub bins: PathBuf,
+    /// This deployment's folder: its databases, secrets and `logs/`.
+    pub dir: PathBuf,
+    pub topology: Topology,
+    /// Flags for every shop process (`--products 2000`, ...).
+    pub shop_args: Vec<OsString>,
+    /// The cores of the system under test (a `taskset` list); all when `None`.
+    pub cpus: Option<String>,
+    /// The longest a process may take to start and become ready.
+    pub start_deadline: Duration,
+    /// How long the supervisor waits before restarting a process that exited.
+    pub restart_delay: Duration,
+    /// Where per-process limits go, when cgroups are writable here.
+    pub cgroups: Option<Arc<RunGroups>>,
+}
+
+/// One process of a deployment.
+#[derive(Debug, Clone)]
+struct Member {
+    name: String,
+    limits: ProcessLimits,
+    process: Arc<AsyncMutex<Supervised>>,
+}
+
+/// Something that happened to a process, and when (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessEvent {
+    pub at_unix_ms: u64,
+    pub process: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum EventKind {
+    Started {
+        pid: u32,
+    },
+    /// It ended without being asked to (a crash, a kill from outside).
+    Exited {
+        status: String,
+    },
+    Restarted {
+        pid: u32,
+    },
+    RestartFailed {
+        error: String,
+    },
+    /// Its limits could not be applied.
+    Unconfined {
+        error: String,
+    },
+}
+
+/// A running system under test.
+#[derive(Debug)]
+pub struct Deployment {
+    pub system: System,
+    /// Where its public API answers: `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// In stop order: the entry point first.
+    members: Vec<Member>,
+    events: Arc<Mutex<Vec<ProcessEvent>>>,
+    stopping: Arc<AtomicBool>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+impl Deployment {
+    /// Deploys `system`. The ceiling serves the bytes of `ceiling_body`.
+    pub async fn start(
+        system: System,
+        options: &DeployOptions,
+        ceiling_body: Option<&Path>,
+    ) -> Result<Self> {
+        // The split launcher keeps its logs in `logs/` of its data folder: so do all.
+        let data = options.dir.clone();
+        let logs = data.join("logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+        let cpus = options.cpus.as_deref();
+        let members = match system {
+            System::Monolith => {
+                let mut args: Vec<OsString> = vec![
+                    "--listen".into(),
+                    "127.0.0.1:0".into(),
+                    "--data".into(),
+                    data.clone().into(),
+                ];
+                args.extend(options.shop_args.iter().cloned());
+                let process = Supervised::start_pinned(
+                    "monolith",
+                    &options.bins.join("monolith"),
+                    args,
+                    &logs.join("monolith.log"),
+                    options.start_deadline,
+                    cpus,
+                )
+                .await?;
+                vec![member(process, options.topology.monolith)]
+            }
+            System::Ceiling => {
+                let body = ceiling_body.context("the ceiling needs a body to serve")?;
+                let args: Vec<OsString> = vec![
+                    "--listen".into(),
+                    "127.0.0.1:0".into(),
+                    "--body".into(),
+                    body.into(),
+                ];
+                let process = Supervised::start_pinned(
+                    "ceiling",
+                    &options.bins.join("ceiling"),
+                    args,
+                    &logs.join("ceiling.log"),
+                    options.start_deadline,
+                    cpus,
+                )
+                .await?;
+                vec![member(process, options.topology.monolith)]
+            }
+            System::Split => {
+                let split = SplitDeployment::launch(LaunchOptions {
+                    bins: options.bins.clone(),
+                    data: data.clone(),
+                    topology: options.topology.clone(),
+                    gateway_listen: "127.0.0.1:0".parse()?,
+                    shop_args: options.shop_args.clone(),
+                    start_deadline: options.start_deadline,
+                    cpus: options.cpus.clone(),
+                })
+                .await?;
+                let SplitDeployment {
+                    mut services,
+                    gateway,
+                    ..
+                } = split;
+                let mut members = vec![member(gateway, ProcessLimits::default())];
+                for wave in START_ORDER.iter().rev() {
+                    for component in wave.iter() {
+                        let limits = options.topology.spec(*component).limits;
+                        for process in services.remove(component).into_iter().flatten() {
+                            members.push(member(process, limits));
+                        }
+                    }
+                }
+                members
+            }
+        };
+        let url = members[0].process.lock().await.base_url.clone();
+        let mut deployment = Self {
+            system,
+            url,
+            members,
+            events: Arc::default(),
+            stopping: Arc::default(),
+            supervisor: None,
+        };
+        for member in &deployment.members {
+            let process = member.process.lock().await;
+            let pid = process.pid().map_or(0, |p| p.as_raw() as u32);
+            deployment.record(&member.name, EventKind::Started { pid });
+            if let Some(groups) = &options.cgroups {
+                confine(groups, member, &process, &deployment.events);
+            }
+        }
+        wait_ready(&deployment.url, options.start_deadline)
+            .await
+            .with_context(|| deployment.log_tail_hint())?;
+        deployment.supervisor = Some(tokio::spawn(supervise(
+            deployment.members.clone(),
+            deployment.events.clone(),
+            deployment.stopping.clone(),
+            options.restart_delay,
+            options.start_deadline,
+            options.cgroups.clone(),
+        )));
+        Ok(deployment)
+    }
+
+    fn record(&self, process: &str, kind: EventKind) {
+        record(&self.events, process, kind);
+    }
+
+    fn log_tail_hint(&self) -> String {
+        format!(
+            "{} did not become ready; see the logs of {}",
+            self.system.name(),
+            self.process_names().join(", ")
+        )
+    }
+
+    pub fn process_names(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.name.clone()).collect()
+    }
+
+    /// Every process now, for the cost sampler.
+    pub async fn watched(&self) -> Vec<Watched> {
+        let mut watched = Vec::new();
+        for member in &self.members {
+            if let Some(pid) = member.process.lock().await.pid() {
+                watched.push(Watched {
+                    name: member.name.clone(),
+                    pid: pid.as_raw(),
+                });
+            }
+        }
+        watched
+    }
+
+    /// Every exit and restart so far.
+    pub fn events(&self) -> Vec<ProcessEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops the supervisor, then every process in order (SIGTERM, at most `grace` to
+    /// drain, then SIGKILL).
+    pub async fn stop(mut self, grace: Duration) -> Result<()> {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.abort();
+            let _ = supervisor.await;
+        }
+        let mut first_error = None;
+        for member in &self.members {
+            if let Err(e) = member.process.lock().await.stop(grace).await {
+                first_error.get_or_insert(e.context(format!("stopping {}", member.name)));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        // The supervisor holds the processes too: without it gone, dropping the
+        // deployment would not drop (and so kill) them.
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.abort();
+        }
+    }
+}
+
+fn member(process: Supervised, limits: ProcessLimits) -> Member {
+    Member {
+        name: process.name.clone(),
+        limits,
+        process: Arc::new(AsyncMutex::new(process)),
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn record(events: &Mutex<Vec<ProcessEvent>>, process: &str, kind: EventKind) {
+    match &kind {
+        EventKind::Started { .. } => {}
+        other => tracing::warn!(process, event = ?other, "process event"),
+    }
+    events
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(ProcessEvent {
+            at_unix_ms: unix_ms(),
+            process: process.to_owned(),
+            kind,
+        });
+}
+
+/// Applies `member`'s limits to its process, if it has any.
+fn confine(
+    groups: &RunGroups,
+    member: &Member,
+    process: &Supervised,
+    events: &Mutex<Vec<ProcessEvent>>,
+) {
+    let limits = Limits {
+        cpu_millis: member.limits.cpu_millis,
+        memory_mb: member.limits.memory_mb,
+    };
+    if limits.is_unlimited() {
+        return;
+    }
+    let Some(pid) = process.pid() else { return };
+    if let Err(error) = groups.confine(&member.name, pid.as_raw(), limits) {
+        record(
+            events,
+            &member.name,
+            EventKind::Unconfined {
+                error: error.to_string(),
+            },
+        );
+    }
+}
+
+/// Waits until `GET {url}/health/ready` answers 200, at most `deadline`.
+pub async fn wait_ready(url: &str, deadline: Duration) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()?;
+    let ready = format!("{url}/health/ready");
+    let give_up = tokio::time::Instant::now() + deadline;
+    loop {
+        let last = match client.get(&ready).send().await {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => format!("it answered {}", response.status()),
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() >= give_up {
+            bail!("{ready} was not ready within {deadline:?} ({last})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every 100 ms, looks for processes that exited on their own; each one is restarted
+/// after `delay` on its old address (and confined again), and both are recorded.
+async fn supervise(
+    members: Vec<Member>,
+    events: Arc<Mutex<Vec<ProcessEvent>>>,
+    stopping: Arc<AtomicBool>,
+    delay: Duration,
+    start_deadline: Duration,
+    cgroups: Option<Arc<RunGroups>>,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let restarting = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+    // Owned here, so aborting the supervisor aborts a pending restart too.
+    let mut restarts = tokio::task::JoinSet::new();
+    loop {
+        ticks.tick().await;
+        while restarts.try_join_next().is_some() {}
+        for member in &members {
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            let already = restarting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&member.name);
+            if already {
+                continue;
+            }
+            let exited = match member.process.lock().await.exited() {
+                Ok(Some(status)) => status,
+                _ => continue,
+            };
+            record(
+                &events,
+                &member.name,
+                EventKind::Exited {
+                    status: exited.to_string(),
+                },
+            );
+            restarting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(member.name.clone());
+            let (member, events, stopping, restarting, cgroups) = (
+                member.clone(),
+                events.clone(),
+                stopping.clone(),
+                restarting.clone(),
+                cgroups.clone(),
+            );
+            restarts.spawn(async move {
+                tokio::time::sleep(delay).await;
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let mut process = member.process.lock().await;
+                match process.restart(start_deadline).await {
+                    Ok(()) => {
+                        let pid = process.pid().map_or(0, |p| p.as_raw() as u32);
+                        record(&events, &member.name, EventKind::Restarted { pid });
+                        if let Some(groups) = &cgroups {
+                            confine(groups, &member, &process, &events);
+                        }
+                    }
+                    Err(e) => record(
+                        &events,
+                        &member.name,
+                        EventKind::RestartFailed {
+                            error: format!("{e:#}"),
+                        },
+                    ),
+                }
+                restarting
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&member.name);
+            });
+        }
+    }
+}
+
+/// The component a split process serves, from its name (`catalog-0`), if any.
+pub fn component_of(process: &str) -> Option<Component> {
+    let (name, _) = process.rsplit_once('-')?;
+    Component::ALL.into_iter().find(|c| c.to_string() == name)
+}

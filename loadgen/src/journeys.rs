@@ -1,0 +1,465 @@
+//! The shop's users, as goose users take them: each registers and logs in when it
+//! starts, then at each send it claims does one thing a shopper does, drawn from a
+//! weighted [`Mix`]: browse (list, search, product page), work its cart (add, view,
+//! remove), check out, or ask for recommendations.
+//!
+//! A step that cannot be taken yet (removing from an empty cart, checking out nothing)
+//! adds to the cart instead, as a shopper would; the record names what was sent.
+
+use std::fmt;
+use std::str::FromStr;
+
+use goose::prelude::*;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reqwest::RequestBuilder;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::goose_driver::{Journey, outcome_of};
+use crate::record::Outcome;
+
+/// One thing a shopper does; each is one request to one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `GET /api/products?page=N`: a page of the catalog.
+    List,
+    /// `GET /api/search?q=WORD`.
+    Search,
+    /// `GET /api/products/{sku}`: product, stock and related products.
+    ProductPage,
+    /// `POST /api/cart/items`.
+    AddToCart,
+    /// `GET /api/cart`: the cart, priced.
+    ViewCart,
+    /// `DELETE /api/cart/items/{sku}`.
+    RemoveFromCart,
+    /// `POST /api/checkout`: reserve, charge, confirm.
+    Checkout,
+    /// `GET /api/recommendations`: "for me", scored over every product.
+    Recommendations,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::List,
+        Action::Search,
+        Action::ProductPage,
+        Action::AddToCart,
+        Action::ViewCart,
+        Action::RemoveFromCart,
+        Action::Checkout,
+        Action::Recommendations,
+    ];
+
+    /// Its name in mixes, records and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::List => "list",
+            Action::Search => "search",
+            Action::ProductPage => "product-page",
+            Action::AddToCart => "add-to-cart",
+            Action::ViewCart => "view-cart",
+            Action::RemoveFromCart => "remove-from-cart",
+            Action::Checkout => "checkout",
+            Action::Recommendations => "recommendations",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+                format!("no action `{name}`; the actions: {}", names.join(", "))
+            })
+    }
+}
+
+/// How often each action is drawn, by weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mix {
+    weights: Vec<(Action, u32)>,
+}
+
+impl Mix {
+    /// A shop's day: browsing dominates, carts are worked now and then, checkout is
+    /// rare (about 2% of requests, in line with published e-commerce conversion).
+    pub fn shop() -> Self {
+        Self {
+            weights: vec![
+                (Action::ProductPage, 40),
+                (Action::List, 15),
+                (Action::Search, 15),
+                (Action::Recommendations, 10),
+                (Action::AddToCart, 8),
+                (Action::ViewCart, 7),
+                (Action::RemoveFromCart, 3),
+                (Action::Checkout, 2),
+            ],
+        }
+    }
+
+    /// Only `action` (with adds to the cart where it needs one).
+    pub fn only(action: Action) -> Self {
+        Self {
+            weights: vec![(action, 1)],
+        }
+    }
+
+    pub fn weights(&self) -> &[(Action, u32)] {
+        &self.weights
+    }
+}
+
+/// `product-page=40,search=15,...`: actions not named have weight 0.
+impl FromStr for Mix {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut weights = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not ACTION=WEIGHT"))?;
+            let action: Action = name.trim().parse()?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("the weight of {action} must be a whole number"))?;
+            if weights.iter().any(|(a, _)| *a == action) {
+                return Err(format!("{action} is weighted twice"));
+            }
+            weights.push((action, weight));
+        }
+        if weights.iter().all(|(_, w)| *w == 0) {
+            return Err("a mix needs at least one action with a positive weight".to_owned());
+        }
+        Ok(Self { weights })
+    }
+}
+
+impl fmt::Display for Mix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<_> = self
+            .weights
+            .iter()
+            .map(|(a, w)| format!("{a}={w}"))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// Words of the generated catalog's product names, for searches that find something.
+const SEARCH_WORDS: [&str; 8] = [
+    "classic", "compact", "deluxe", "books", "garden", "tools", "kitchen", "sports",
+];
+
+/// A test card the shop's payments accept.
+const CARD: &str = "4242424242424242";
+
+/// The shop's users: who they are and what they do.
+#[derive(Debug, Clone)]
+pub struct ShopJourney {
+    pub mix: Mix,
+    /// Products in the catalog: SKUs are drawn from `SKU-00000` up to it.
+    pub products: usize,
+    /// Usernames are `{prefix}{index}`: the same deployment gives the same user index
+    /// the same account from one run to the next (registration of a taken name is fine).
+    pub username_prefix: String,
+    /// Seeds each user's choices (with its index).
+    pub seed: u64,
+}
+
+/// One shopper's state between steps.
+#[derive(Debug, Clone, Default)]
+pub struct Shopper {
+    /// `Bearer <token>`, once logged in.
+    authorization: Option<String>,
+    /// SKUs in its cart, as far as it knows.
+    cart: Vec<String>,
+    rng: Option<ChaCha8Rng>,
+    /// Distinguishes its checkouts' idempotency keys.
+    checkouts: u64,
+    index: usize,
+}
+
+impl ShopJourney {
+    fn password(&self) -> &'static str {
+        "load-test-password"
+    }
+
+    fn sku(&self, rng: &mut ChaCha8Rng) -> String {
+        format!("SKU-{:05}", rng.random_range(0..self.products.max(1)))
+    }
+}
+
+impl Journey for ShopJourney {
+    type State = Shopper;
+
+    async fn start(&self, index: usize, user: &mut GooseUser) -> Result<Shopper, String> {
+        let credentials = json!({
+            "username": format!("{}{index}", self.username_prefix),
+            "password": self.password(),
+        });
+        let failed = |e: Box<TransactionError>| format!("user {index}: {e}");
+        let builder = post(user, "/api/users", None).map_err(failed)?;
+        let registered = send(user, "register", builder.json(&credentials)).await;
+        if !matches!(registered, Outcome::Status(201 | 409)) {
+            return Err(format!("registering user {index}: {registered:?}"));
+        }
+        let builder = post(user, "/api/sessions", None)
+            .map_err(failed)?
+            .json(&credentials);
+        let request = GooseRequest::builder()
+            .name("login")
+            .set_request_builder(builder)
+            .build();
+        let response = user
+            .request(request)
+            .await
+            .map_err(|e| format!("logging in user {index}: {e}"))?
+            .response
+            .map_err(|e| format!("logging in user {index}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("logging in user {index}: {}", response.status()));
+        }
+        let session: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| format!("logging in user {index}: {e}"))?;
+        let token = session["token"]
+            .as_str()
+            .ok_or_else(|| format!("logging in user {index}: no token in {session}"))?;
+        Ok(Shopper {
+            authorization: Some(format!("Bearer {token}")),
+            cart: Vec::new(),
+            rng: Some(ChaCha8Rng::seed_from_u64(self.seed ^ (index as u64) << 20)),
+            checkouts: 0,
+            index,
+        })
+    }
+
+    async fn step(&self, user: &mut GooseUser, shopper: &mut Shopper) -> (&'static str, Outcome) {
+        let mut rng = shopper
+            .rng
+            .take()
+            .unwrap_or_else(|| ChaCha8Rng::seed_from_u64(self.seed));
+        let action = self.choose(&mut rng, shopper);
+        let outcome = match self.request(action, user, shopper, &mut rng).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Failed,
+        };
+        shopper.rng = Some(rng);
+        (action.name(), outcome)
+    }
+}
+
+impl ShopJourney {
+    /// The next action: drawn from the mix, unless it needs a cart the shopper lacks.
+    fn choose(&self, rng: &mut ChaCha8Rng, shopper: &Shopper) -> Action {
+        let weights = self.mix.weights();
+        let drawn = match WeightedIndex::new(weights.iter().map(|(_, w)| *w)) {
+            Ok(index) => weights[index.sample(rng)].0,
+            Err(_) => Action::ProductPage,
+        };
+        match drawn {
+            Action::RemoveFromCart | Action::Checkout if shopper.cart.is_empty() => {
+                Action::AddToCart
+            }
+            other => other,
+        }
+    }
+
+    async fn request(
+        &self,
+        action: Action,
+        user: &mut GooseUser,
+        shopper: &mut Shopper,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Outcome, Box<TransactionError>> {
+        let auth = shopper.authorization.as_deref();
+        let name = action.name();
+        let outcome = match action {
+            Action::List => {
+                let page = rng.random_range(1..=(self.products / 20).clamp(1, 50));
+                let path = format!("/api/products?page={page}");
+                send(
+                    user,
+                    name,
+                    user.get_request_builder(&GooseMethod::Get, &path)?,
+                )
+                .await
+            }
+            Action::Search => {
+                let word = SEARCH_WORDS[rng.random_range(0..SEARCH_WORDS.len())];
+                let path = format!("/api/search?q={word}");
+                send(
+                    user,
+                    name,
+                    user.get_request_builder(&GooseMethod::Get, &path)?,
+                )
+                .await
+            }
+            Action::ProductPage => {
+                let path = format!("/api/products/{}", self.sku(rng));
+                send(
+                    user,
+                    name,
+                    user.get_request_builder(&GooseMethod::Get, &path)?,
+                )
+                .await
+            }
+            Action::Recommendations => {
+                send(user, name, get(user, "/api/recommendations?limit=8", auth)?).await
+            }
+            Action::ViewCart => send(user, name, get(user, "/api/cart", auth)?).await,
+            Action::AddToCart => {
+                let sku = self.sku(rng);
+                let body = json!({ "sku": sku, "quantity": 1 });
+                let outcome =
+                    send(user, name, post(user, "/api/cart/items", auth)?.json(&body)).await;
+                if outcome.is_success() && !shopper.cart.contains(&sku) {
+                    shopper.cart.push(sku);
+                }
+                outcome
+            }
+            Action::RemoveFromCart => {
+                let at = rng.random_range(0..shopper.cart.len());
+                let path = format!("/api/cart/items/{}", shopper.cart[at]);
+                let mut builder = user.get_request_builder(&GooseMethod::Delete, &path)?;
+                if let Some(auth) = auth {
+                    builder = builder.header("authorization", auth);
+                }
+                let outcome = send(user, name, builder).await;
+                if outcome.is_success() {
+                    shopper.cart.swap_remove(at);
+                }
+                outcome
+            }
+            Action::Checkout => {
+                shopper.checkouts += 1;
+                let key = format!("u{}-c{}-{:x}", shopper.index, shopper.checkouts, self.seed);
+                let builder = post(user, "/api/checkout", auth)?
+                    .header("idempotency-key", key)
+                    .json(&json!({ "card_number": CARD }));
+                let outcome = send(user, name, builder).await;
+                // Bought or not, what was in the cart is no longer known for sure; a
+                // stale line only makes a later removal a 404, never a wrong figure.
+                if outcome.is_success() {
+                    shopper.cart.clear();
+                }
+                outcome
+            }
+        };
+        Ok(outcome)
+    }
+}
+
+/// A GET of `path` with the shopper's authorization.
+fn get(
+    user: &GooseUser,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<RequestBuilder, Box<TransactionError>> {
+    let builder = user.get_request_builder(&GooseMethod::Get, path)?;
+    Ok(match auth {
+        Some(auth) => builder.header("authorization", auth),
+        None => builder,
+    })
+}
+
+/// A POST to `path` with the shopper's authorization.
+fn post(
+    user: &GooseUser,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<RequestBuilder, Box<TransactionError>> {
+    let builder = user.get_request_builder(&GooseMethod::Post, path)?;
+    Ok(match auth {
+        Some(auth) => builder.header("authorization", auth),
+        None => builder,
+    })
+}
+
+/// Sends through goose, named `name` in goose's metrics, and says how it ended.
+async fn send(user: &mut GooseUser, name: &str, builder: RequestBuilder) -> Outcome {
+    let request = GooseRequest::builder()
+        .name(name)
+        .set_request_builder(builder)
+        .build();
+    outcome_of(user.request(request).await).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mix_reads_and_prints_the_same() {
+        let mix: Mix = "product-page=40, checkout=2".parse().unwrap();
+        assert_eq!(
+            mix.weights(),
+            &[(Action::ProductPage, 40), (Action::Checkout, 2)]
+        );
+        assert_eq!(mix.to_string(), "product-page=40,checkout=2");
+        assert_eq!(Mix::shop().to_string().parse::<Mix>().unwrap(), Mix::shop());
+    }
+
+    #[test]
+    fn a_bad_mix_says_what_is_wrong() {
+        let error = "product=40".parse::<Mix>().unwrap_err();
+        assert!(error.contains("product-page"), "{error}");
+        assert!("list".parse::<Mix>().unwrap_err().contains("ACTION=WEIGHT"));
+        assert!(
+            "list=-1"
+                .parse::<Mix>()
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!("list=0".parse::<Mix>().unwrap_err().contains("positive"));
+        assert!(
+            "list=1,list=2"
+                .parse::<Mix>()
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn the_draw_follows_the_weights_and_never_checks_out_an_empty_cart() {
+        let journey = ShopJourney {
+            mix: Mix::shop(),
+            products: 100,
+            username_prefix: "t".to_owned(),
+            seed: 1,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let empty = Shopper::default();
+        let full = Shopper {
+            cart: vec!["SKU-00001".to_owned()],
+            ..Shopper::default()
+        };
+        let draws = 100_000;
+        let mut pages = 0;
+        for _ in 0..draws {
+            let action = journey.choose(&mut rng, &empty);
+            assert!(!matches!(action, Action::Checkout | Action::RemoveFromCart));
+            pages += usize::from(journey.choose(&mut rng, &full) == Action::ProductPage);
+        }
+        let share = pages as f64 / draws as f64;
+        assert!((share - 0.40).abs() < 0.01, "product pages were {share}");
+    }
+}

@@ -1,0 +1,309 @@
+//! `loadgen`: measure the monolith and the split build side by side.
+//!
+//! `loadgen scenarios` lists what it can run, `loadgen run` runs it (both
+//! architectures, the standard suite, by default), `loadgen up` deploys one
+//! architecture and keeps it up. See `loadgen help <command>`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use loadgen::binaries;
+use loadgen::deploy::{DeployOptions, Deployment, System};
+use loadgen::journeys::Mix;
+use loadgen::runner::{self, RunOptions};
+use loadgen::scenarios::{Profile, ProfileName, Scenario};
+use split::topology::Topology;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Measure the shop as a monolith and as services, side by side."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// List the scenarios, one line each with what it shows.
+    Scenarios,
+    /// Deploy each architecture, drive the scenarios against it, write results.
+    Run(RunArgs),
+    /// Deploy one architecture locally and keep it up until Ctrl-C.
+    Up(UpArgs),
+}
+
+/// Which architectures to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Arch {
+    Monolith,
+    Split,
+    /// The monolith, then the split build.
+    Both,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenarios to run (see `loadgen scenarios`); all of them when none is named.
+    #[arg(value_enum)]
+    scenarios: Vec<Scenario>,
+    /// Which architectures to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    arch: Arch,
+    /// How long and how hard: `quick` takes under 5 minutes, `standard` under 15.
+    #[arg(long, value_enum, default_value = "standard")]
+    profile: ProfileName,
+    /// Where runs go: each gets a folder `<out>/<run-id>/`.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Seeds the arrivals and every user's choices: the same seed intends the same sends.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The split topology (TOML: replicas, codec, preset, limits); one replica of
+    /// everything, JSON, `bare`, when not given.
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// The shop mix, as `action=weight,...` (actions: list, search, product-page,
+    /// add-to-cart, view-cart, remove-from-cart, checkout, recommendations).
+    #[arg(long, default_value_t = Mix::shop())]
+    mix: Mix,
+    /// A folder of prebuilt service binaries to deploy instead of building the release ones.
+    #[arg(long)]
+    bins: Option<PathBuf>,
+    /// How long the supervisor waits before restarting a process that died, in ms.
+    #[arg(long, default_value_t = 1_000)]
+    restart_delay_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    /// Which architecture to deploy.
+    #[arg(long, value_enum)]
+    arch: UpArch,
+    /// The split topology (TOML), as for `run`.
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// Where the deployment's databases and logs go (a fresh temporary folder when not given).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Products in the catalog.
+    #[arg(long, default_value_t = 10_000)]
+    products: usize,
+    /// A folder of prebuilt service binaries to deploy instead of building the release ones.
+    #[arg(long)]
+    bins: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum UpArch {
+    Monolith,
+    Split,
+}
+
+/// Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Commands::Scenarios => {
+            for scenario in Scenario::ALL {
+                println!("{:<10} {}", scenario.name(), scenario.about());
+            }
+            ExitCode::SUCCESS
+        }
+        Commands::Run(args) => run(args),
+        Commands::Up(args) => up(args),
+    }
+}
+
+fn bad_input(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
+}
+
+fn failed(error: anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+fn read_topology(path: Option<&PathBuf>) -> Result<Topology> {
+    match path {
+        Some(path) => Topology::read(path),
+        None => Ok(Topology::default()),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let topology = match read_topology(args.topology.as_ref()) {
+        Ok(topology) => topology,
+        Err(e) => return bad_input(format!("{e:#}")),
+    };
+    if cfg!(debug_assertions) && std::env::var_os("LOADGEN_ALLOW_DEBUG").is_none() {
+        return match binaries::switch_to_release() {
+            Err(e) => failed(e),
+        };
+    }
+    let cores = loadgen::pinning::split_cores();
+    if let Err(e) = loadgen::pinning::pin_self(&cores) {
+        eprintln!("warning: the generator could not be pinned: {e}");
+    }
+    let bins = match binaries::service_binaries(args.bins) {
+        Ok(bins) => bins,
+        Err(e) => return failed(e),
+    };
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        let mut chosen = args.scenarios;
+        chosen.sort();
+        chosen.dedup();
+        chosen
+    };
+    let systems = match args.arch {
+        Arch::Monolith => vec![System::Monolith],
+        Arch::Split => vec![System::Split],
+        Arch::Both => vec![System::Monolith, System::Split],
+    };
+    let options = RunOptions {
+        scenarios,
+        systems,
+        profile: Profile::of(args.profile),
+        out: args.out,
+        seed: args.seed,
+        topology,
+        mix: args.mix,
+        bins,
+        cores,
+        restart_delay: std::time::Duration::from_millis(args.restart_delay_ms),
+        command: std::env::args().collect(),
+        workspace: binaries::workspace().unwrap_or_else(|| PathBuf::from(".")),
+    };
+    runtime().block_on(async {
+        let interrupt = runner::interrupt_on_signals();
+        let quiet = QuietStdout::start();
+        let outcome = runner::run(options, interrupt.clone()).await;
+        drop(quiet);
+        match outcome {
+            Ok((run, dir)) => {
+                println!("{}", run.summary_table());
+                println!("results: {}", dir.join("run.json").display());
+                if run.interrupted {
+                    ExitCode::from(130)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => failed(e),
+        }
+    })
+}
+
+fn up(args: UpArgs) -> ExitCode {
+    let topology = match read_topology(args.topology.as_ref()) {
+        Ok(topology) => topology,
+        Err(e) => return bad_input(format!("{e:#}")),
+    };
+    let bins = match binaries::service_binaries(args.bins) {
+        Ok(bins) => bins,
+        Err(e) => return failed(e),
+    };
+    runtime().block_on(async {
+        match keep_up(args.arch, args.data, args.products, topology, bins).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed(e),
+        }
+    })
+}
+
+async fn keep_up(
+    arch: UpArch,
+    data: Option<PathBuf>,
+    products: usize,
+    topology: Topology,
+    bins: PathBuf,
+) -> Result<()> {
+    let system = match arch {
+        UpArch::Monolith => System::Monolith,
+        UpArch::Split => System::Split,
+    };
+    let scratch;
+    let dir = match data {
+        Some(dir) => dir,
+        None => {
+            scratch = tempfile::Builder::new().prefix("loadgen-up-").tempdir()?;
+            scratch.path().to_owned()
+        }
+    };
+    let options = DeployOptions {
+        bins,
+        dir: dir.clone(),
+        topology,
+        shop_args: vec!["--products".into(), products.to_string().into()],
+        cpus: None,
+        start_deadline: std::time::Duration::from_secs(120),
+        restart_delay: std::time::Duration::from_secs(1),
+        cgroups: None,
+    };
+    let mut interrupt = runner::interrupt_on_signals();
+    let deployment = tokio::select! {
+        deployment = Deployment::start(system, &options, None) => deployment.context("deploying")?,
+        _ = interrupt.wait_for(|stop| *stop) => return Ok(()),
+    };
+    println!("{} up: {}", system.name(), deployment.url);
+    println!("logs and data: {}", dir.display());
+    println!(
+        "admin token: {}",
+        std::fs::read_to_string(dir.join("admin.token"))
+            .unwrap_or_default()
+            .trim()
+    );
+    println!("Ctrl-C to stop");
+    let _ = interrupt.wait_for(|stop| *stop).await;
+    println!("stopping");
+    deployment.stop(std::time::Duration::from_secs(10)).await
+}
+
+/// goose prints "All N users launched." to stdout as each measurement starts, whatever
+/// its settings: while this lives, stdout (fd 1) points at /dev/null, and it is put
+/// back on drop. The run's own output goes to stderr (progress) or comes after.
+struct QuietStdout {
+    saved: Option<std::os::fd::RawFd>,
+}
+
+impl QuietStdout {
+    fn start() -> Self {
+        use std::os::fd::AsRawFd;
+        let saved = (|| {
+            let null = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .ok()?;
+            let saved = nix::unistd::dup(1).ok()?;
+            nix::unistd::dup2(null.as_raw_fd(), 1).ok()?;
+            Some(saved)
+        })();
+        Self { saved }
+    }
+}
+
+impl Drop for QuietStdout {
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            let _ = nix::unistd::dup2(saved, 1);
+            let _ = nix::unistd::close(saved);
+        }
+    }
+}
+
+/// One worker thread: the generator has its one core (see `pinning`), and on one core a
+/// current-thread runtime drove more load than a multi-thread one (MEASUREMENT.md).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

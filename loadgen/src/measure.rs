@@ -1,0 +1,515 @@
+//! One measurement: a rate profile of shoppers against one deployment, with the CPU
+//! and memory of both sides sampled, summarised into what the results file keeps, and
+//! judged: did the server keep up, fall behind, or did the generator?
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::cost::{Sampler, Series, Watched};
+use crate::deploy::Deployment;
+use crate::goose_driver::{self, GooseRun, Journey};
+use crate::open_loop::Users;
+use crate::record::{Outcome, Recorder, Tally};
+use crate::schedule::{Arrivals, RateProfile, Schedule};
+
+/// What to send in one measurement.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Names it in the results (`step 4`, `product-page`).
+    pub label: String,
+    pub profile: RateProfile,
+    pub users: usize,
+    pub warm_up: Duration,
+    /// The longest one request may take before it counts as a timeout.
+    pub deadline: Duration,
+}
+
+/// What every measurement of a run shares.
+#[derive(Debug, Clone)]
+pub struct Bench {
+    pub seed: u64,
+    /// The cores the generator runs on, and the system under test.
+    pub generator_cores: usize,
+    pub sut_cores: usize,
+    /// The generator's own lag at rest (see [`calibrate_timer`]): the baseline its lag
+    /// under load is judged against.
+    pub timer_bias: Lag,
+    /// Where goose writes its own report of each measurement, if anywhere.
+    pub goose_reports: Option<PathBuf>,
+}
+
+/// How late sends went: the generator's own lag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Lag {
+    pub samples: u64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+impl Lag {
+    fn of(histogram: &Histogram<u64>) -> Self {
+        Self {
+            samples: histogram.len(),
+            p50_us: histogram.value_at_quantile(0.5) as f64 / 1e3,
+            p99_us: histogram.value_at_quantile(0.99) as f64 / 1e3,
+        }
+    }
+}
+
+/// How a measurement came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every intended send went on time and the tail stayed within the objective.
+    Kept,
+    /// The server fell behind: sends went late because answers were slow, or the tail
+    /// broke the objective. A result about the server.
+    Saturated,
+    /// The generator fell behind: its own sends were late, or it ran out of CPU. Not a
+    /// result about the server; the run is invalid.
+    GeneratorLimited,
+}
+
+/// Percentiles of a latency histogram, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Percentiles {
+    pub fn of(histogram: &Histogram<u64>) -> Self {
+        let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1e6;
+        Self {
+            p50_ms: ms(0.5),
+            p90_ms: ms(0.9),
+            p99_ms: ms(0.99),
+            p999_ms: ms(0.999),
+            max_ms: histogram.max() as f64 / 1e6,
+        }
+    }
+}
+
+/// Requests of one endpoint (or all) over one stretch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub requests: u64,
+    pub successes: u64,
+    /// By `503`, `timeout`, `failed`.
+    pub errors: BTreeMap<String, u64>,
+    /// From the intended send time: what a user arriving then waited.
+    pub corrected: Percentiles,
+    /// From the actual send: what a closed-loop tool would report.
+    pub service: Percentiles,
+}
+
+impl Summary {
+    pub fn of(tally: &Tally) -> Self {
+        Self {
+            requests: tally.requests(),
+            successes: tally.successes,
+            errors: tally
+                .errors
+                .iter()
+                .map(|(outcome, n)| (outcome_name(*outcome), *n))
+                .collect(),
+            corrected: Percentiles::of(&tally.corrected),
+            service: Percentiles::of(&tally.service),
+        }
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Status(status) => status.to_string(),
+        Outcome::Timeout => "timeout".to_owned(),
+        Outcome::Failed => "failed".to_owned(),
+    }
+}
+
+/// One endpoint's second.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Second {
+    /// Whole seconds since the measurement's start (of the intended send times).
+    pub second: u64,
+    pub endpoint: String,
+    pub requests: u64,
+    pub successes: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// One process's cost over a measurement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessCost {
+    pub process: String,
+    pub cpu_ms: f64,
+    pub peak_rss_mb: f64,
+    pub mean_rss_mb: f64,
+}
+
+/// What a measurement cost each side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cost {
+    /// CPU of every process of the system under test, per request answered.
+    pub sut_cpu_us_per_request: Option<f64>,
+    /// The generator's CPU per request sent.
+    pub generator_cpu_us_per_request: Option<f64>,
+    /// Busy share of the cores each side was given (1.0: all of them, all the time).
+    pub sut_cpu_utilization: f64,
+    pub generator_cpu_utilization: f64,
+    /// Resident memory of the system under test, all processes together.
+    pub sut_peak_rss_mb: f64,
+    pub sut_mean_rss_mb: f64,
+    pub processes: Vec<ProcessCost>,
+}
+
+/// goose's own view of the same requests (service time, from its metrics).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GooseView {
+    pub requests: u64,
+    pub failures: u64,
+    /// Its per-request average and maximum, in milliseconds, over all requests.
+    pub mean_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Everything one measurement found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measurement {
+    pub label: String,
+    pub users: usize,
+    /// The measured stretch (after the warm-up), in seconds.
+    pub seconds: f64,
+    pub intended_rate: f64,
+    pub achieved_rate: f64,
+    pub verdict: Verdict,
+    /// Why, in words, when it is not [`Verdict::Kept`].
+    pub reasons: Vec<String>,
+    pub overall: Summary,
+    pub endpoints: BTreeMap<String, Summary>,
+    pub timeline: Vec<Second>,
+    pub own_lag: Lag,
+    /// Share of sends whose user was still busy at the intended time.
+    pub late_share: f64,
+    pub failed_user_starts: u64,
+    pub first_user_start_error: Option<String>,
+    /// How long the users took to register and log in, before the schedule started.
+    pub users_ready_after_ms: f64,
+    pub cost: Cost,
+    pub goose: GooseView,
+}
+
+/// The latency objective a measurement's p99 is held to.
+pub type Slo = Duration;
+
+/// What a measurement needs of the system under test.
+#[derive(Debug, Clone)]
+pub struct Sut {
+    /// Names goose's report files.
+    pub name: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its processes, whose CPU and memory are sampled.
+    pub processes: Vec<Watched>,
+}
+
+impl Sut {
+    /// A deployment as it is now.
+    pub async fn of(deployment: &Deployment) -> Self {
+        Self {
+            name: deployment.system.name().to_owned(),
+            url: deployment.url.clone(),
+            processes: deployment.watched().await,
+        }
+    }
+}
+
+/// Sends `load` of `journey` to `sut` and measures it.
+pub async fn measure<J: Journey>(
+    sut: &Sut,
+    journey: Arc<J>,
+    load: &Load,
+    bench: &Bench,
+    slo: Slo,
+) -> Result<Measurement> {
+    let mut watched = sut.processes.clone();
+    let sut_count = watched.len();
+    watched.push(Watched {
+        name: "loadgen".to_owned(),
+        pid: std::process::id() as i32,
+    });
+    let sampler = Sampler::start(watched, Duration::from_millis(100));
+    let sampling_started = sampler.started;
+
+    let plan = goose_driver::Plan {
+        profile: load.profile.clone(),
+        arrivals: Arrivals::Poisson,
+        seed: bench.seed,
+    };
+    let users = Users {
+        count: load.users,
+        warm_up: load.warm_up,
+        deadline: load.deadline,
+    };
+    let target = goose_driver::Target {
+        host: sut.url.clone(),
+        report_file: bench.goose_reports.as_ref().map(|dir| {
+            dir.join(format!(
+                "{}-{}.html",
+                sut.name,
+                load.label.replace(' ', "-")
+            ))
+        }),
+    };
+    if let Some(dir) = &bench.goose_reports {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // goose's errors carry their detail only in Debug.
+    let run = goose_driver::run(&target, plan, users, journey)
+        .await
+        .map_err(|e| anyhow::anyhow!("running goose: {e:?}"))?;
+    let series = sampler.stop().await;
+    // Cost counts over the measured stretch only: not the users' logins (password
+    // hashing on the server), not the warm-up, not goose's start and report.
+    let measured_from = (run.start + load.warm_up).saturating_duration_since(sampling_started);
+    let measured_to =
+        (run.start + load.profile.length()).saturating_duration_since(sampling_started);
+    let (sut, generator) = series.split_at(sut_count.min(series.len()));
+    let intended =
+        Schedule::intended_from(&load.profile, Arrivals::Poisson, bench.seed, load.warm_up);
+    let window = (measured_from, measured_to);
+    Ok(summarise(
+        load,
+        bench,
+        slo,
+        &run,
+        intended,
+        (sut, generator),
+        window,
+    ))
+}
+
+fn summarise(
+    load: &Load,
+    bench: &Bench,
+    slo: Slo,
+    run: &GooseRun,
+    intended: u64,
+    (sut, generator): (&[Series], &[Series]),
+    measured: (Duration, Duration),
+) -> Measurement {
+    let recorder: &Recorder = &run.recorder;
+    let overall = recorder.overall();
+    let window = load.profile.length().saturating_sub(load.warm_up);
+    let intended_rate = intended as f64 / window.as_secs_f64().max(1e-9);
+    let achieved_rate = recorder.achieved_rate();
+    let own_lag = Lag::of(&recorder.own_lag);
+    let sends = recorder.own_lag.len() + recorder.late_claims;
+    let late_share = if sends == 0 {
+        0.0
+    } else {
+        recorder.late_claims as f64 / sends as f64
+    };
+    let cost = cost(bench, sut, generator, measured, overall.requests());
+    let p99 = Duration::from_nanos(overall.corrected.value_at_quantile(0.99));
+
+    let mut generator_reasons = Vec::new();
+    if cost.generator_cpu_utilization >= 0.85 {
+        generator_reasons.push(format!(
+            "the generator used {:.0}% of its cores",
+            cost.generator_cpu_utilization * 100.0
+        ));
+    }
+    let lag_limit_us = bench.timer_bias.p99_us + 2_000.0;
+    if own_lag.samples >= 20 && own_lag.p99_us > lag_limit_us {
+        generator_reasons.push(format!(
+            "sends by free users went {:.1} ms late at p99 (at rest: {:.2} ms)",
+            own_lag.p99_us / 1e3,
+            bench.timer_bias.p99_us / 1e3
+        ));
+    }
+    // At full saturation no send is on time, so own lag says nothing: a generator that
+    // works hard while the server idles is the generator's limit. (A server that is slow
+    // without using CPU, say waiting on a lock, leaves the generator idle.)
+    if sends > 0
+        && own_lag.samples == 0
+        && cost.sut_cpu_utilization < 0.9
+        && cost.generator_cpu_utilization >= 0.6
+    {
+        generator_reasons.push(format!(
+            "no send went on time while the generator used {:.0}% of its cores and the server only {:.0}% of its own",
+            cost.generator_cpu_utilization * 100.0,
+            cost.sut_cpu_utilization * 100.0
+        ));
+    }
+    let mut server_reasons = Vec::new();
+    if achieved_rate < 0.99 * intended_rate {
+        server_reasons.push(format!(
+            "sent {achieved_rate:.0}/s of {intended_rate:.0}/s intended"
+        ));
+    }
+    if p99 > slo {
+        server_reasons.push(format!(
+            "p99 {:.1} ms over the {:.0} ms objective",
+            p99.as_secs_f64() * 1e3,
+            slo.as_secs_f64() * 1e3
+        ));
+    }
+    let (verdict, reasons) = if !generator_reasons.is_empty() {
+        (Verdict::GeneratorLimited, generator_reasons)
+    } else if !server_reasons.is_empty() {
+        (Verdict::Saturated, server_reasons)
+    } else {
+        (Verdict::Kept, Vec::new())
+    };
+
+    let mut timeline = Vec::new();
+    for (endpoint, record) in &recorder.endpoints {
+        for (second, tally) in &record.seconds {
+            timeline.push(Second {
+                second: *second,
+                endpoint: endpoint.to_string(),
+                requests: tally.requests(),
+                successes: tally.successes,
+                errors: tally.requests() - tally.successes,
+                p50_ms: tally.corrected.value_at_quantile(0.5) as f64 / 1e6,
+                p99_ms: tally.corrected.value_at_quantile(0.99) as f64 / 1e6,
+            });
+        }
+    }
+    let goose_requests: u64 = run
+        .goose
+        .requests
+        .values()
+        .map(|r| (r.success_count + r.fail_count) as u64)
+        .sum();
+    let goose_failures: u64 = run
+        .goose
+        .requests
+        .values()
+        .map(|r| r.fail_count as u64)
+        .sum();
+    let total_time: f64 = run
+        .goose
+        .requests
+        .values()
+        .map(|r| r.raw_data.total_time_us as f64 / 1e3)
+        .sum();
+    let max_time = run
+        .goose
+        .requests
+        .values()
+        .map(|r| r.raw_data.maximum_time_us)
+        .max()
+        .unwrap_or(0);
+
+    Measurement {
+        label: load.label.clone(),
+        users: load.users,
+        seconds: window.as_secs_f64(),
+        intended_rate,
+        achieved_rate,
+        verdict,
+        reasons,
+        overall: Summary::of(&overall),
+        endpoints: recorder
+            .endpoints
+            .iter()
+            .map(|(name, record)| (name.to_string(), Summary::of(&record.total)))
+            .collect(),
+        timeline,
+        own_lag,
+        late_share,
+        failed_user_starts: run.failed_starts,
+        first_user_start_error: run.first_start_error.clone(),
+        users_ready_after_ms: run.users_ready_after.as_secs_f64() * 1e3,
+        cost,
+        goose: GooseView {
+            requests: goose_requests,
+            failures: goose_failures,
+            mean_ms: if goose_requests == 0 {
+                0.0
+            } else {
+                total_time / goose_requests as f64
+            },
+            max_ms: max_time as f64 / 1e3,
+        },
+    }
+}
+
+/// What each side spent between `from` and `to` (since sampling started) on the
+/// `requests` recorded there.
+fn cost(
+    bench: &Bench,
+    sut: &[Series],
+    generator: &[Series],
+    (from, to): (Duration, Duration),
+    requests: u64,
+) -> Cost {
+    let wall = to.saturating_sub(from).as_secs_f64().max(1e-9);
+    let cpu = |series: &[Series]| {
+        series
+            .iter()
+            .map(|s| s.cpu_between(from, to).as_secs_f64())
+            .sum::<f64>()
+    };
+    let per_request =
+        |series: &[Series]| (requests > 0).then(|| cpu(series) * 1e6 / requests as f64);
+    let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let in_window: Vec<Series> = sut.iter().map(|s| s.between(from, to)).collect();
+    Cost {
+        sut_cpu_us_per_request: per_request(sut),
+        generator_cpu_us_per_request: per_request(generator),
+        sut_cpu_utilization: cpu(sut) / wall / bench.sut_cores.max(1) as f64,
+        generator_cpu_utilization: cpu(generator) / wall / bench.generator_cores.max(1) as f64,
+        sut_peak_rss_mb: mb(in_window.iter().map(Series::peak_rss_bytes).sum()),
+        sut_mean_rss_mb: mb(in_window.iter().map(Series::mean_rss_bytes).sum()),
+        processes: sut
+            .iter()
+            .chain(generator)
+            .map(|s| {
+                let inside = s.between(from, to);
+                ProcessCost {
+                    process: s.name.clone(),
+                    cpu_ms: s.cpu_between(from, to).as_secs_f64() * 1e3,
+                    peak_rss_mb: mb(inside.peak_rss_bytes()),
+                    mean_rss_mb: mb(inside.mean_rss_bytes()),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The generator's timer bias at rest: `users` users wait for an evenly spaced
+/// schedule at `rate` for `length` and send nothing; how late they woke is the lag
+/// every measurement carries, and the baseline its own lag is judged against.
+pub async fn calibrate_timer(users: usize, rate: f64, length: Duration) -> Result<Lag> {
+    let profile = RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?;
+    let schedule = Arc::new(Schedule::new(
+        Instant::now() + Duration::from_millis(100),
+        profile,
+        Arrivals::Even,
+        0,
+    ));
+    let users = Users {
+        count: users,
+        warm_up: Duration::ZERO,
+        deadline: Duration::from_secs(1),
+    };
+    let recorder = crate::open_loop::drive(schedule, users, |_| async {
+        ("nothing", Outcome::Status(200))
+    })
+    .await;
+    Ok(Lag::of(&recorder.own_lag))
+}

@@ -1,0 +1,286 @@
+//! The catalog of scenarios, the profiles that size them, and how each one runs
+//! against a deployment.
+//!
+//! - `capacity`: a step ramp of the shop's mix until the system falls behind; gives
+//!   each architecture's knee and latency-throughput curve.
+//! - `hop-cost`: a low constant rate on one endpoint at a time, from a catalog read to
+//!   a checkout; split minus monolith is what the internal hops add.
+//! - `ceiling`: the product-page ramp against a bare endpoint serving the same bytes,
+//!   and against each architecture: the physical reference.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::deploy::Deployment;
+use crate::journeys::{Action, Mix, ShopJourney};
+use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure};
+use crate::schedule::RateProfile;
+
+/// A scenario, by the name the command line takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Step ramp of the shop mix: each architecture's knee and latency curve.
+    Capacity,
+    /// Low load on endpoints of increasing depth: what each internal hop adds.
+    HopCost,
+    /// The product page against a bare endpoint serving the same bytes: the reference.
+    Ceiling,
+}
+
+impl Scenario {
+    /// The standard suite, in the order it runs.
+    pub const ALL: [Scenario; 3] = [Scenario::Capacity, Scenario::HopCost, Scenario::Ceiling];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Capacity => "capacity",
+            Scenario::HopCost => "hop-cost",
+            Scenario::Ceiling => "ceiling",
+        }
+    }
+
+    /// What it shows, in one line.
+    pub fn about(self) -> &'static str {
+        match self {
+            Scenario::Capacity => {
+                "step ramp of the shop mix until each architecture falls behind: its knee and latency-throughput curve"
+            }
+            Scenario::HopCost => {
+                "low constant load on a catalog read, the product page, the cart and checkout: the latency each internal hop adds in split"
+            }
+            Scenario::Ceiling => {
+                "the product-page ramp against a bare axum endpoint serving the same bytes, and against each architecture: the physical reference"
+            }
+        }
+    }
+}
+
+/// How long and how hard: `quick` for a look, `standard` for figures to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProfileName {
+    /// The whole suite in under 5 minutes on 2 cores: short steps, a smaller catalog.
+    Quick,
+    /// The whole suite in under 15 minutes on 2 cores: longer steps, finer ramp.
+    Standard,
+}
+
+/// The sizes of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    pub name: ProfileName,
+    /// Measured length of each ramp step (after its warm-up).
+    #[serde(serialize_with = "seconds")]
+    pub step: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub warm_up: Duration,
+    /// The ramp's first rate, and the factor from one step to the next.
+    pub ramp_start: f64,
+    pub ramp_factor: f64,
+    pub ramp_max_steps: usize,
+    /// The hop-cost scenario's rate and measured length per endpoint.
+    pub hop_rate: f64,
+    #[serde(serialize_with = "seconds")]
+    pub hop_length: Duration,
+    /// Products in the catalog.
+    pub products: usize,
+    /// The p99 a ramp step must keep to count as kept.
+    #[serde(serialize_with = "seconds")]
+    pub slo: Duration,
+    /// The longest one request may take.
+    #[serde(serialize_with = "seconds")]
+    pub deadline: Duration,
+}
+
+impl Profile {
+    pub fn of(name: ProfileName) -> Self {
+        match name {
+            ProfileName::Quick => Self {
+                name,
+                step: Duration::from_secs(2),
+                warm_up: Duration::from_secs(1),
+                ramp_start: 100.0,
+                ramp_factor: 2.0,
+                ramp_max_steps: 10,
+                hop_rate: 50.0,
+                hop_length: Duration::from_secs(3),
+                products: 2_000,
+                slo: Duration::from_millis(50),
+                deadline: Duration::from_secs(5),
+            },
+            ProfileName::Standard => Self {
+                name,
+                step: Duration::from_secs(6),
+                warm_up: Duration::from_secs(2),
+                ramp_start: 200.0,
+                ramp_factor: 1.4,
+                ramp_max_steps: 16,
+                hop_rate: 100.0,
+                hop_length: Duration::from_secs(10),
+                products: 10_000,
+                slo: Duration::from_millis(50),
+                deadline: Duration::from_secs(5),
+            },
+        }
+    }
+
+    /// The rate of ramp step `index` (from 0).
+    pub fn ramp_rate(&self, index: usize) -> f64 {
+        (self.ramp_start * self.ramp_factor.powi(index as i32)).round()
+    }
+
+    /// Users for `rate`: enough to cover rate x 10 ms (Little's law: a few times the
+    /// in-flight requests of a server answering in a couple of milliseconds), and no
+    /// more, since each costs the generator. When the server is slower than that, sends
+    /// wait for a free user, and the corrected latency counts the wait: the server's.
+    pub fn users_for(rate: f64) -> usize {
+        ((rate * 0.01).ceil() as usize).clamp(16, 128)
+    }
+}
+
+/// A duration as seconds, as the results file writes every duration.
+fn seconds<S: serde::Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_f64(duration.as_secs_f64())
+}
+
+/// A ramp's steps and where it bent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ramp {
+    pub steps: Vec<Measurement>,
+    /// The highest step rate the system kept (achieved >= 99% of intended, p99 within
+    /// the objective), if it kept any.
+    pub knee: Option<f64>,
+    /// True when the ramp ended because the generator, not the system, could go no
+    /// further: the system's knee is at least `knee`, maybe more.
+    pub knee_is_lower_bound: bool,
+    /// Why the ramp stopped.
+    pub stopped: String,
+}
+
+/// One journey (the mix, or one action) run by the profile's users.
+pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
+    Arc::new(ShopJourney {
+        mix,
+        products: profile.products,
+        username_prefix: "shopper".to_owned(),
+        seed,
+    })
+}
+
+/// Steps the rate up by the profile's factor until a step is not kept (the server fell
+/// behind, or the generator did), or the steps run out. `progress` hears of each step.
+pub async fn ramp(
+    deployment: &Deployment,
+    journey: Arc<ShopJourney>,
+    profile: &Profile,
+    bench: &Bench,
+    label: &str,
+    mut progress: impl FnMut(&str, Duration),
+) -> Result<Ramp> {
+    let mut steps = Vec::new();
+    let mut knee = None;
+    let mut knee_is_lower_bound = false;
+    let mut stopped = format!("kept every step up to {} steps", profile.ramp_max_steps);
+    for index in 0..profile.ramp_max_steps {
+        let rate = profile.ramp_rate(index);
+        let length = profile.step + profile.warm_up;
+        progress(
+            &format!("{label} step {} at {rate:.0} req/s", index + 1),
+            length,
+        );
+        let load = Load {
+            label: format!("{label}-{rate:.0}"),
+            profile: RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?,
+            users: Profile::users_for(rate),
+            warm_up: profile.warm_up,
+            deadline: profile.deadline,
+        };
+        let sut = Sut::of(deployment).await;
+        let step = measure(&sut, journey.clone(), &load, bench, profile.slo).await?;
+        let verdict = step.verdict;
+        let reasons = step.reasons.join("; ");
+        steps.push(step);
+        match verdict {
+            Verdict::Kept => knee = Some(rate),
+            Verdict::Saturated => {
+                stopped = format!("fell behind at {rate:.0} req/s: {reasons}");
+                break;
+            }
+            Verdict::GeneratorLimited => {
+                knee_is_lower_bound = true;
+                stopped = format!(
+                    "the load generator, not the server, was the limit at {rate:.0} req/s: {reasons}"
+                );
+                break;
+            }
+        }
+    }
+    Ok(Ramp {
+        steps,
+        knee,
+        knee_is_lower_bound,
+        stopped,
+    })
+}
+
+/// The endpoints of the hop-cost scenario, shallow to deep.
+pub const HOP_ENDPOINTS: [Action; 4] = [
+    Action::List,
+    Action::ProductPage,
+    Action::ViewCart,
+    Action::Checkout,
+];
+
+/// The mix that exercises `action` for the hop-cost scenario: the action alone, except
+/// that a cart view needs a cart worth pricing, so one send in five adds to it (a
+/// checkout fills its own: with an empty cart the shopper adds first).
+pub fn hop_mix(action: Action) -> Mix {
+    match action {
+        Action::ViewCart => "view-cart=4,add-to-cart=1".parse().expect("a valid mix"),
+        other => Mix::only(other),
+    }
+}
+
+/// The internal calls one request of `action` makes in the split build: the gateway's
+/// calls, in order, and (after `->`) the calls those make.
+pub fn internal_calls(action: Action) -> &'static str {
+    match action {
+        Action::List | Action::Search => "catalog",
+        Action::ProductPage => "catalog, inventory, recommendations, catalog",
+        Action::ViewCart | Action::AddToCart | Action::RemoveFromCart => "cart -> catalog",
+        Action::Checkout => "orders -> cart, catalog, inventory, payments",
+        Action::Recommendations => "cart, orders, recommendations, catalog",
+    }
+}
+
+/// Each hop-cost endpoint at the profile's low rate (its figures are under its own
+/// name in the measurement's endpoints; others in the mix are there beside it).
+pub async fn hop_cost(
+    deployment: &Deployment,
+    profile: &Profile,
+    bench: &Bench,
+    mut progress: impl FnMut(&str, Duration),
+) -> Result<Vec<(Action, Measurement)>> {
+    let mut found = Vec::new();
+    for action in HOP_ENDPOINTS {
+        let length = profile.hop_length + profile.warm_up;
+        progress(&format!("hop-cost {action}"), length);
+        let load = Load {
+            label: format!("hop-{action}"),
+            profile: RateProfile::constant(profile.hop_rate, length).map_err(anyhow::Error::msg)?,
+            users: 16,
+            warm_up: profile.warm_up,
+            deadline: profile.deadline,
+        };
+        let journey = journey(hop_mix(action), profile, bench.seed);
+        let sut = Sut::of(deployment).await;
+        let measured = measure(&sut, journey, &load, bench, profile.slo).await?;
+        found.push((action, measured));
+    }
+    Ok(found)
+}

@@ -1,0 +1,165 @@
+//! The command line as people meet it: the catalog, clear errors with exit code 2, and
+//! an interrupted run that leaves nothing running.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn loadgen() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loadgen"))
+}
+
+#[test]
+fn scenarios_lists_each_with_what_it_shows() {
+    let out = loadgen().arg("scenarios").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["capacity", "hop-cost", "ceiling"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(name) && l.len() > name.len() + 20),
+            "{text}"
+        );
+    }
+}
+
+/// Runs `loadgen args...` and expects exit code 2 with `expected` in its one-line error.
+fn refused(args: &[&str], expected: &str) {
+    let out = loadgen()
+        .args(args)
+        .env("LOADGEN_ALLOW_DEBUG", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error:"), "{args:?}: {stderr}");
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_valid_choices() {
+    refused(&["run", "nope"], "capacity, hop-cost, ceiling");
+    refused(&["run", "--arch", "both-ish"], "monolith, split, both");
+    refused(&["run", "--profile", "slow"], "quick, standard");
+    refused(&["run", "--seed", "-1"], "--seed");
+    refused(&["run", "--mix", "browse=1"], "product-page");
+    refused(&["up"], "--arch");
+    refused(&["fly"], "scenarios");
+}
+
+#[test]
+fn an_unreadable_topology_is_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &["run", "--topology", "/no/such/topology.toml"],
+        "/no/such/topology.toml",
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[services.catalog]\nreplicas = 0\n").unwrap();
+    refused(&["run", "--topology", bad.to_str().unwrap()], "replicas");
+}
+
+/// Pids of live processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn ctrl_c_mid_run_stops_every_process_and_still_writes_the_results() {
+    let out = tempfile::tempdir().unwrap();
+    let out_path = out.path().to_str().unwrap().to_owned();
+    let bins = support::service_bins();
+    let mut run = loadgen()
+        .args([
+            "run",
+            "capacity",
+            "--arch",
+            "split",
+            "--profile",
+            "quick",
+            "--out",
+        ])
+        .arg(&out_path)
+        .arg("--bins")
+        .arg(&bins)
+        .env("LOADGEN_ALLOW_DEBUG", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Mid-run: every service is up and load is flowing (a goose report is being made).
+    let started = Instant::now();
+    let services = loop {
+        let running = processes_mentioning(&out_path);
+        let gateway_up = glob_exists(out.path(), "split/logs/gateway.log");
+        if gateway_up && running.len() >= 8 {
+            break running;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the split build did not come up: {running:?}"
+        );
+        assert!(run.try_wait().unwrap().is_none(), "loadgen ended early");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(3));
+
+    kill(Pid::from_raw(run.id() as i32), Signal::SIGINT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "loadgen did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130));
+    let left = processes_mentioning(&out_path);
+    assert!(left.is_empty(), "left running: {left:?} (of {services:?})");
+    let run_json = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("run.json"))
+        .find(|p| p.exists())
+        .expect("run.json written");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_json).unwrap()).unwrap();
+    assert_eq!(run["interrupted"], true);
+    assert_eq!(run["valid"], false);
+}
+
+/// Whether `<dir>/<any run id>/<rest>` exists.
+fn glob_exists(dir: &Path, rest: &str) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().any(|e| e.path().join(rest).exists()))
+        .unwrap_or(false)
+}

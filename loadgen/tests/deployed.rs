@@ -1,0 +1,148 @@
+//! The generator against real deployed processes: a frozen server shows in the
+//! corrected latency and not in the service time, and an interrupted run leaves no
+//! process behind.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use loadgen::RateProfile;
+use loadgen::deploy::{DeployOptions, Deployment, System};
+use loadgen::goose_driver::Get;
+use loadgen::measure::{Bench, Load, Sut, calibrate_timer, measure};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn options(dir: &Path) -> DeployOptions {
+    DeployOptions {
+        bins: support::service_bins(),
+        dir: dir.to_owned(),
+        topology: Default::default(),
+        shop_args: vec!["--products".into(), "200".into()],
+        cpus: None,
+        start_deadline: Duration::from_secs(60),
+        restart_delay: Duration::from_millis(200),
+        cgroups: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_for_a_second_shows_in_the_corrected_tail_not_the_service_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("page.json");
+    std::fs::write(&body, br#"{"sku":"SKU-00042"}"#).unwrap();
+    let ceiling = Deployment::start(System::Ceiling, &options(dir.path()), Some(&body))
+        .await
+        .unwrap();
+    let sut = Sut::of(&ceiling).await;
+    let pid = Pid::from_raw(sut.processes[0].pid);
+
+    let bench = Bench {
+        seed: 9,
+        generator_cores: 1,
+        sut_cores: 1,
+        timer_bias: calibrate_timer(16, 1_000.0, Duration::from_millis(500))
+            .await
+            .unwrap(),
+        goose_reports: None,
+    };
+    let load = Load {
+        label: "stall".to_owned(),
+        profile: RateProfile::constant(500.0, Duration::from_secs(5)).unwrap(),
+        users: 8,
+        warm_up: Duration::from_millis(500),
+        deadline: Duration::from_secs(3),
+    };
+    // Users log in (here: nothing to do) and the schedule starts within a moment; the
+    // freeze falls in the middle of the measured stretch.
+    let freeze = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        kill(pid, Signal::SIGSTOP).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        kill(pid, Signal::SIGCONT).unwrap();
+    });
+    let m = measure(
+        &sut,
+        Arc::new(Get {
+            name: "page",
+            path: "/",
+        }),
+        &load,
+        &bench,
+        Duration::from_millis(100),
+    )
+    .await
+    .unwrap();
+    freeze.await.unwrap();
+    ceiling.stop(Duration::from_secs(5)).await.unwrap();
+
+    assert_eq!(
+        m.overall.successes, m.overall.requests,
+        "{:?}",
+        m.overall.errors
+    );
+    assert!(
+        m.overall.corrected.p99_ms >= 300.0,
+        "corrected {:?}",
+        m.overall.corrected
+    );
+    assert!(
+        m.overall.service.p99_ms < 100.0,
+        "service {:?}",
+        m.overall.service
+    );
+    // goose saw each request too, and its own average hides the stall.
+    assert!(m.goose.requests >= m.overall.requests);
+    assert!(m.goose.mean_ms < 50.0, "{:?}", m.goose);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_dies_is_restarted_and_both_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
+        .await
+        .unwrap();
+    let before = monolith.watched().await[0].pid;
+    kill(Pid::from_raw(before), Signal::SIGKILL).unwrap();
+    let mut waited = Duration::ZERO;
+    loop {
+        let events = monolith.events();
+        if events
+            .iter()
+            .any(|e| matches!(e.kind, loadgen::deploy::EventKind::Restarted { .. }))
+        {
+            break;
+        }
+        assert!(waited < Duration::from_secs(30), "no restart: {events:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    let after = monolith.watched().await[0].pid;
+    assert_ne!(before, after);
+    let kinds: Vec<String> = monolith
+        .events()
+        .iter()
+        .map(|e| {
+            format!("{:?}", e.kind)
+                .split([' ', '{'])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["Started", "Exited", "Restarted"]);
+    // It answers again, where it was.
+    loadgen::deploy::wait_ready(&monolith.url, Duration::from_secs(30))
+        .await
+        .unwrap();
+    monolith.stop(Duration::from_secs(5)).await.unwrap();
+    assert!(!Path::new(&format!("/proc/{after}")).exists() || is_zombie(after));
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.split_whitespace().nth(2) == Some("Z"))
+        .unwrap_or(true)
+}
