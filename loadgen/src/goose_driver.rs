@@ -191,7 +191,7 @@ pub async fn run<J: Journey>(
                 );
                 loop {
                     let claimed = Instant::now();
-                    let Some(intended) = schedule.claim() else {
+                    let Some(intended) = schedule.claim_by(claimed, users.deadline) else {
                         break;
                     };
                     let (endpoint, sample) = take_turn(

@@ -106,7 +106,16 @@ enum UpArch {
 
 /// Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            let given = std::env::args().nth(1).unwrap_or_default();
+            return bad_input(format!(
+                "no command `{given}`; the commands: scenarios, run, up (see `loadgen --help`)"
+            ));
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Commands::Scenarios => {
             for scenario in Scenario::ALL {
@@ -182,7 +191,10 @@ fn run(args: RunArgs) -> ExitCode {
         workspace: binaries::workspace().unwrap_or_else(|| PathBuf::from(".")),
     };
     runtime().block_on(async {
-        let interrupt = runner::interrupt_on_signals();
+        let interrupt = match runner::interrupt_on_signals() {
+            Ok(interrupt) => interrupt,
+            Err(e) => return failed(e),
+        };
         let quiet = QuietStdout::start();
         let outcome = runner::run(options, interrupt.clone()).await;
         drop(quiet);
@@ -247,7 +259,7 @@ async fn keep_up(
         restart_delay: std::time::Duration::from_secs(1),
         cgroups: None,
     };
-    let mut interrupt = runner::interrupt_on_signals();
+    let mut interrupt = runner::interrupt_on_signals()?;
     let deployment = tokio::select! {
         deployment = Deployment::start(system, &options, None) => deployment.context("deploying")?,
         _ = interrupt.wait_for(|stop| *stop) => return Ok(()),

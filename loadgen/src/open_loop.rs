@@ -17,8 +17,9 @@ pub struct Users {
     pub count: usize,
     /// Requests intended in the first `warm_up` are sent but not recorded.
     pub warm_up: Duration,
-    /// The longest a request may take; past it, it counts as a timeout. This is what
-    /// bounds the end of a run against a frozen server.
+    /// The longest a request may take; past it, it counts as a timeout. And how long
+    /// past the schedule's end sends that fell behind still go. Together they bound the
+    /// end of a run, against a frozen server or a generator that fell behind.
     pub deadline: Duration,
 }
 
@@ -38,7 +39,7 @@ where
                 let mut recorder = Recorder::new(schedule.start(), users.warm_up);
                 loop {
                     let claimed = Instant::now();
-                    let Some(intended) = schedule.claim() else {
+                    let Some(intended) = schedule.claim_by(claimed, users.deadline) else {
                         break;
                     };
                     let (endpoint, sample) =

@@ -48,16 +48,28 @@ pub struct RunOptions {
 /// Set to true by the signal handler: the run stops at the next chance.
 pub type Interrupt = watch::Receiver<bool>;
 
-/// An [`Interrupt`] that turns true on the first SIGINT or SIGTERM (the handlers are
-/// installed before this returns).
-pub fn interrupt_on_signals() -> Interrupt {
+/// An [`Interrupt`] that turns true on SIGINT or SIGTERM (the handlers are installed
+/// before this returns; call it once, from within the runtime).
+///
+/// SIGINT goes through `ctrlc`, on purpose: goose installs a `ctrlc` handler of its own
+/// when an attack starts, which would replace ours (and exit the process on a second
+/// Ctrl-C, leaving the deployment running). Only one `ctrlc` handler may exist, so with
+/// ours in first, goose's attempt fails and it carries on without one.
+pub fn interrupt_on_signals() -> Result<Interrupt> {
     let (tell, interrupt) = watch::channel(false);
-    let signal = shop_api::server::shutdown_signal();
+    let tell = Arc::new(tell);
+    let on_sigint = tell.clone();
+    ctrlc::set_handler(move || {
+        on_sigint.send_replace(true);
+    })
+    .context("installing the Ctrl-C handler")?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     tokio::spawn(async move {
-        signal.await;
-        let _ = tell.send(true);
+        sigterm.recv().await;
+        tell.send_replace(true);
     });
-    interrupt
+    Ok(interrupt)
 }
 
 /// How long a deployment may take to start, seeding included.

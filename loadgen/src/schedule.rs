@@ -186,6 +186,18 @@ impl Schedule {
         Some(self.start + intended)
     }
 
+    /// Claims the next intended send for a user free at `now`, unless the run is over:
+    /// the profile is done, or `now` is past its end by more than `grace`. A generator
+    /// (or server) that fell behind thus stops at the end plus the grace instead of
+    /// sending its backlog; what it never sent shows as an achieved rate below the
+    /// intended one.
+    pub fn claim_by(&self, now: Instant, grace: Duration) -> Option<Instant> {
+        if now > self.end() + grace {
+            return None;
+        }
+        self.claim()
+    }
+
     /// How many sends a schedule of `profile`, `arrivals` and `seed` intends at or
     /// after `from` into it: the same seed replays the same sends.
     pub fn intended_from(
@@ -305,6 +317,18 @@ mod tests {
         let second = sends.len() - first;
         assert!((999..=1_001).contains(&first), "{first}");
         assert!((9_999..=10_001).contains(&second), "{second}");
+    }
+
+    #[test]
+    fn a_user_free_only_after_the_end_and_its_grace_claims_nothing() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let profile = RateProfile::constant(100.0, second).unwrap();
+        let schedule = Schedule::new(start, profile, Arrivals::Even, 1);
+        let grace = Duration::from_millis(500);
+        assert!(schedule.claim_by(start + second + grace, grace).is_some());
+        assert_eq!(schedule.claim_by(start + second + 2 * grace, grace), None);
+        assert_eq!(schedule.claimed(), 1);
     }
 
     #[test]
