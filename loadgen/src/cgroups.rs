@@ -43,30 +43,18 @@ const PERIOD_US: u64 = 100_000;
 /// raised to it: 10 millis, where anything smaller would not be a useful server anyway.
 const MIN_QUOTA_US: u64 = 1_000;
 
-/// Limits for one process. `None` is unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Limits {
-    /// CPU time per wall-clock second, in thousandths of a core (1000 = one core).
-    pub cpu_millis: Option<u32>,
-    /// Memory the process may use before the kernel reclaims and then kills, in MiB.
-    pub memory_mb: Option<u32>,
+/// Limits for one process, as the topology writes them. `None` is unlimited.
+pub use split::topology::ProcessLimits as Limits;
+
+/// The CFS quota per [`PERIOD_US`], in microseconds.
+fn quota_us(limits: Limits) -> Option<u64> {
+    limits
+        .cpu_millis
+        .map(|millis| (u64::from(millis) * PERIOD_US / 1000).max(MIN_QUOTA_US))
 }
 
-impl Limits {
-    /// Whether these limits leave the process alone.
-    pub fn is_unlimited(&self) -> bool {
-        self.cpu_millis.is_none() && self.memory_mb.is_none()
-    }
-
-    /// The CFS quota per [`PERIOD_US`], in microseconds.
-    fn quota_us(self) -> Option<u64> {
-        self.cpu_millis
-            .map(|millis| (u64::from(millis) * PERIOD_US / 1000).max(MIN_QUOTA_US))
-    }
-
-    fn memory_bytes(self) -> Option<u64> {
-        self.memory_mb.map(|mb| u64::from(mb) * 1024 * 1024)
-    }
+fn memory_bytes(limits: Limits) -> Option<u64> {
+    limits.memory_mb.map(|mb| u64::from(mb) * 1024 * 1024)
 }
 
 /// Which cgroup interface the machine offers us, and where run groups go in it.
@@ -309,8 +297,8 @@ impl Hierarchy {
     /// Writes `limits` into a process's group, unlimited where they are `None`, so
     /// that a later call can also lift a limit.
     fn apply(&self, limits: Limits) -> Result<(), CgroupError> {
-        let quota = limits.quota_us().map(|q| q.to_string());
-        let bytes = limits.memory_bytes().map(|b| b.to_string());
+        let quota = quota_us(limits).map(|q| q.to_string());
+        let bytes = memory_bytes(limits).map(|b| b.to_string());
         match self {
             Self::V1 { cpu, memory } => {
                 write(&cpu.join("cpu.cfs_period_us"), &PERIOD_US.to_string())?;

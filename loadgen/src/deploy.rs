@@ -24,7 +24,7 @@ use split::topology::{ProcessLimits, START_ORDER, Topology};
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::task::JoinHandle;
 
-use crate::cgroups::{Limits, RunGroups};
+use crate::cgroups::RunGroups;
 use crate::cost::Watched;
 
 /// What is deployed.
@@ -215,9 +215,13 @@ impl Deployment {
                 confine(groups, member, &process, &deployment.events);
             }
         }
-        wait_ready(&deployment.url, options.start_deadline)
-            .await
-            .with_context(|| deployment.log_tail_hint())?;
+        if let Err(e) = wait_ready(&deployment.url, options.start_deadline).await {
+            return Err(e.context(format!(
+                "{} did not become ready; the ends of its logs:\n{}",
+                system.name(),
+                log_tails(&logs, 10)
+            )));
+        }
         deployment.supervisor = Some(tokio::spawn(supervise(
             deployment.members.clone(),
             deployment.events.clone(),
@@ -231,14 +235,6 @@ impl Deployment {
 
     fn record(&self, process: &str, kind: EventKind) {
         record(&self.events, process, kind);
-    }
-
-    fn log_tail_hint(&self) -> String {
-        format!(
-            "{} did not become ready; see the logs of {}",
-            self.system.name(),
-            self.process_names().join(", ")
-        )
     }
 
     pub fn process_names(&self) -> Vec<String> {
@@ -304,9 +300,9 @@ fn member(process: Supervised, limits: ProcessLimits) -> Member {
     }
 }
 
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// `at` in Unix milliseconds, as the results write times.
+pub fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -319,7 +315,7 @@ fn record(events: &Mutex<Vec<ProcessEvent>>, process: &str, kind: EventKind) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(ProcessEvent {
-            at_unix_ms: unix_ms(),
+            at_unix_ms: unix_ms(SystemTime::now()),
             process: process.to_owned(),
             kind,
         });
@@ -332,10 +328,7 @@ fn confine(
     process: &Supervised,
     events: &Mutex<Vec<ProcessEvent>>,
 ) {
-    let limits = Limits {
-        cpu_millis: member.limits.cpu_millis,
-        memory_mb: member.limits.memory_mb,
-    };
+    let limits = member.limits;
     if limits.is_unlimited() {
         return;
     }
@@ -349,6 +342,25 @@ fn confine(
             },
         );
     }
+}
+
+/// The last `lines` lines of every log in `logs`, each under its file's name.
+fn log_tails(logs: &Path, lines: usize) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(logs)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut out = String::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        out.push_str(&format!("== {}\n", file.display()));
+        for line in &all[all.len().saturating_sub(lines)..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Waits until `GET {url}/health/ready` answers 200, at most `deadline`.
@@ -426,9 +438,20 @@ async fn supervise(
                 if stopping.load(Ordering::SeqCst) {
                     return;
                 }
-                let mut process = member.process.lock().await;
-                match process.restart(start_deadline).await {
-                    Ok(()) => {
+                // Started without holding the process, so measuring (which reads every
+                // process's pid) never waits for a restart; swapped in once ready.
+                let respawn = member.process.lock().await.respawn();
+                let restarted = match respawn.start(start_deadline).await {
+                    Ok(process) => {
+                        let ready = wait_ready(&process.base_url, start_deadline).await;
+                        ready.map(|()| process)
+                    }
+                    Err(e) => Err(e),
+                };
+                match restarted {
+                    Ok(fresh) => {
+                        let mut process = member.process.lock().await;
+                        *process = fresh;
                         let pid = process.pid().map_or(0, |p| p.as_raw() as u32);
                         record(&events, &member.name, EventKind::Restarted { pid });
                         if let Some(groups) = &cgroups {

@@ -176,8 +176,8 @@ pub struct ShopJourney {
     pub mix: Mix,
     /// Products in the catalog: SKUs are drawn from `SKU-00000` up to it.
     pub products: usize,
-    /// Usernames are `{prefix}{index}`: the same deployment gives the same user index
-    /// the same account from one run to the next (registration of a taken name is fine).
+    /// Usernames are `{prefix}{index}`; give each measurement its own prefix, so its
+    /// users start with empty carts and their checkout keys are new.
     pub username_prefix: String,
     /// Seeds each user's choices (with its index).
     pub seed: u64,
@@ -351,7 +351,12 @@ impl ShopJourney {
             }
             Action::Checkout => {
                 shopper.checkouts += 1;
-                let key = format!("u{}-c{}-{:x}", shopper.index, shopper.checkouts, self.seed);
+                // Unique to this user of this measurement: a key seen before would be
+                // answered as a replay of that order, not a checkout.
+                let key = format!(
+                    "{}{}-c{}",
+                    self.username_prefix, shopper.index, shopper.checkouts
+                );
                 let builder = post(user, "/api/checkout", auth)?
                     .header("idempotency-key", key)
                     .json(&json!({ "card_number": CARD }));

@@ -155,14 +155,15 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         };
     }
-    let cores = loadgen::pinning::split_cores();
-    if let Err(e) = loadgen::pinning::pin_self(&cores) {
-        eprintln!("warning: the generator could not be pinned: {e}");
-    }
+    // Built before pinning, so cargo has every core.
     let bins = match binaries::service_binaries(args.bins) {
         Ok(bins) => bins,
         Err(e) => return failed(e),
     };
+    let cores = loadgen::pinning::split_cores();
+    if let Err(e) = loadgen::pinning::pin_self(&cores) {
+        eprintln!("warning: the generator could not be pinned: {e}");
+    }
     let scenarios = if args.scenarios.is_empty() {
         Scenario::ALL.to_vec()
     } else {
@@ -310,11 +311,10 @@ impl Drop for QuietStdout {
     }
 }
 
-/// One worker thread: the generator has its one core (see `pinning`), and on one core a
-/// current-thread runtime drove more load than a multi-thread one (MEASUREMENT.md).
+/// A current-thread runtime: the generator has one core (see `pinning`), and on one
+/// core it drove more load than a multi-thread one (MEASUREMENT.md).
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")

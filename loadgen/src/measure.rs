@@ -145,6 +145,8 @@ pub struct Second {
     pub requests: u64,
     pub successes: u64,
     pub errors: u64,
+    /// The errors by `503`, `timeout`, `failed`.
+    pub errors_by: BTreeMap<String, u64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -171,7 +173,21 @@ pub struct Cost {
     /// Resident memory of the system under test, all processes together.
     pub sut_peak_rss_mb: f64,
     pub sut_mean_rss_mb: f64,
+    /// By component (a split service's replicas together; the gateway, the monolith
+    /// or the ceiling as one).
+    pub components: Vec<ComponentCost>,
     pub processes: Vec<ProcessCost>,
+}
+
+/// One component's cost over a measurement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentCost {
+    pub component: String,
+    pub processes: usize,
+    /// Its CPU per request answered by the system as a whole.
+    pub cpu_us_per_request: Option<f64>,
+    pub peak_rss_mb: f64,
+    pub mean_rss_mb: f64,
 }
 
 /// goose's own view of the same requests (service time, from its metrics).
@@ -209,6 +225,15 @@ pub struct Measurement {
     pub cost: Cost,
     pub goose: GooseView,
 }
+
+/// How often the processes' CPU and memory are read.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// The share of failed requests (errors, timeouts) a kept step may have.
+const MAX_ERROR_SHARE: f64 = 0.01;
+
+/// goose's names for the requests users make before the schedule starts.
+const SETUP_REQUESTS: [&str; 2] = [" register", " login"];
 
 /// The latency objective a measurement's p99 is held to.
 pub type Slo = Duration;
@@ -249,7 +274,7 @@ pub async fn measure<J: Journey>(
         name: "loadgen".to_owned(),
         pid: std::process::id() as i32,
     });
-    let sampler = Sampler::start(watched, Duration::from_millis(100));
+    let sampler = Sampler::start(watched, SAMPLE_EVERY);
     let sampling_started = sampler.started;
 
     let plan = goose_driver::Plan {
@@ -283,8 +308,11 @@ pub async fn measure<J: Journey>(
     // Cost counts over the measured stretch only: not the users' logins (password
     // hashing on the server), not the warm-up, not goose's start and report.
     let measured_from = (run.start + load.warm_up).saturating_duration_since(sampling_started);
-    let measured_to =
-        (run.start + load.profile.length()).saturating_duration_since(sampling_started);
+    // To the last send, which is past the schedule's end when sends fell behind: the
+    // requests counted are all that were sent.
+    let last_send =
+        (run.start + load.profile.length()).max(run.recorder.last_sent.unwrap_or(run.start));
+    let measured_to = last_send.saturating_duration_since(sampling_started);
     let (sut, generator) = series.split_at(sut_count.min(series.len()));
     let intended =
         Schedule::intended_from(&load.profile, Arrivals::Poisson, bench.seed, load.warm_up);
@@ -339,16 +367,15 @@ fn summarise(
             bench.timer_bias.p99_us / 1e3
         ));
     }
-    // At full saturation no send is on time, so own lag says nothing: a generator that
-    // works hard while the server idles is the generator's limit. (A server that is slow
-    // without using CPU, say waiting on a lock, leaves the generator idle.)
-    if sends > 0
-        && own_lag.samples == 0
-        && cost.sut_cpu_utilization < 0.9
-        && cost.generator_cpu_utilization >= 0.6
+    // At full saturation (almost) no send is on time, so own lag says little: a
+    // generator that works hard while the server idles is the generator's limit.
+    // MEASUREMENT.md's rule has no bar for the generator here; 60% is ours, so that a
+    // server slow without using CPU (waiting on a lock, a disk) leaves the verdict with
+    // the server: such a server leaves the generator idle.
+    if late_share > 0.99 && cost.sut_cpu_utilization < 0.9 && cost.generator_cpu_utilization >= 0.6
     {
         generator_reasons.push(format!(
-            "no send went on time while the generator used {:.0}% of its cores and the server only {:.0}% of its own",
+            "almost no send went on time while the generator used {:.0}% of its cores and the server only {:.0}% of its own",
             cost.generator_cpu_utilization * 100.0,
             cost.sut_cpu_utilization * 100.0
         ));
@@ -364,6 +391,23 @@ fn summarise(
             "p99 {:.1} ms over the {:.0} ms objective",
             p99.as_secs_f64() * 1e3,
             slo.as_secs_f64() * 1e3
+        ));
+    }
+    // Fast errors are not service: a step whose answers fail is not kept however
+    // quick they were.
+    let failed = overall.requests() - overall.successes;
+    if failed as f64 > MAX_ERROR_SHARE * overall.requests() as f64 {
+        server_reasons.push(format!(
+            "{failed} of {} requests failed ({:?})",
+            overall.requests(),
+            Summary::of(&overall).errors
+        ));
+    }
+    if run.failed_starts > 0 {
+        server_reasons.push(format!(
+            "{} users could not register or log in ({})",
+            run.failed_starts,
+            run.first_start_error.as_deref().unwrap_or("no detail")
         ));
     }
     let (verdict, reasons) = if !generator_reasons.is_empty() {
@@ -383,33 +427,31 @@ fn summarise(
                 requests: tally.requests(),
                 successes: tally.successes,
                 errors: tally.requests() - tally.successes,
+                errors_by: Summary::of(tally).errors,
                 p50_ms: tally.corrected.value_at_quantile(0.5) as f64 / 1e6,
                 p99_ms: tally.corrected.value_at_quantile(0.99) as f64 / 1e6,
             });
         }
     }
-    let goose_requests: u64 = run
+    // goose's view of the journey's steps, without the users' registration and login.
+    let steps: Vec<_> = run
         .goose
         .requests
-        .values()
+        .iter()
+        .filter(|(key, _)| !SETUP_REQUESTS.iter().any(|name| key.ends_with(name)))
+        .map(|(_, aggregate)| aggregate)
+        .collect();
+    let goose_requests: u64 = steps
+        .iter()
         .map(|r| (r.success_count + r.fail_count) as u64)
         .sum();
-    let goose_failures: u64 = run
-        .goose
-        .requests
-        .values()
-        .map(|r| r.fail_count as u64)
-        .sum();
-    let total_time: f64 = run
-        .goose
-        .requests
-        .values()
+    let goose_failures: u64 = steps.iter().map(|r| r.fail_count as u64).sum();
+    let total_time: f64 = steps
+        .iter()
         .map(|r| r.raw_data.total_time_us as f64 / 1e3)
         .sum();
-    let max_time = run
-        .goose
-        .requests
-        .values()
+    let max_time = steps
+        .iter()
         .map(|r| r.raw_data.maximum_time_us)
         .max()
         .unwrap_or(0);
@@ -467,14 +509,39 @@ fn cost(
     let per_request =
         |series: &[Series]| (requests > 0).then(|| cpu(series) * 1e6 / requests as f64);
     let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-    let in_window: Vec<Series> = sut.iter().map(|s| s.between(from, to)).collect();
+    let inside: Vec<Series> = sut.iter().map(|s| s.between(from, to)).collect();
+    let (peak, mean) = total_rss(&inside);
+    // Replicas of one service (`catalog-0`, `catalog-1`) add up to its component.
+    let mut components: BTreeMap<String, Vec<Series>> = BTreeMap::new();
+    for series in sut {
+        let component = crate::deploy::component_of(&series.name)
+            .map_or(series.name.clone(), |c| c.to_string());
+        components
+            .entry(component)
+            .or_default()
+            .push(series.clone());
+    }
     Cost {
         sut_cpu_us_per_request: per_request(sut),
         generator_cpu_us_per_request: per_request(generator),
         sut_cpu_utilization: cpu(sut) / wall / bench.sut_cores.max(1) as f64,
         generator_cpu_utilization: cpu(generator) / wall / bench.generator_cores.max(1) as f64,
-        sut_peak_rss_mb: mb(in_window.iter().map(Series::peak_rss_bytes).sum()),
-        sut_mean_rss_mb: mb(in_window.iter().map(Series::mean_rss_bytes).sum()),
+        sut_peak_rss_mb: mb(peak),
+        sut_mean_rss_mb: mb(mean),
+        components: components
+            .into_iter()
+            .map(|(component, series)| {
+                let inside: Vec<Series> = series.iter().map(|s| s.between(from, to)).collect();
+                let (peak, mean) = total_rss(&inside);
+                ComponentCost {
+                    component,
+                    processes: series.len(),
+                    cpu_us_per_request: per_request(&series),
+                    peak_rss_mb: mb(peak),
+                    mean_rss_mb: mb(mean),
+                }
+            })
+            .collect(),
         processes: sut
             .iter()
             .chain(generator)
@@ -489,6 +556,25 @@ fn cost(
             })
             .collect(),
     }
+}
+
+/// The peak and the mean of several processes' resident memory taken together: their
+/// readings of one sampling tick (the sampler reads them all in one go) are added up.
+fn total_rss(series: &[Series]) -> (u64, u64) {
+    let mut by_tick: BTreeMap<u128, u64> = BTreeMap::new();
+    for s in series {
+        for reading in &s.readings {
+            *by_tick
+                .entry(reading.at.as_millis() / SAMPLE_EVERY.as_millis())
+                .or_default() += reading.rss_bytes;
+        }
+    }
+    let peak = by_tick.values().copied().max().unwrap_or(0);
+    let mean = match by_tick.len() as u64 {
+        0 => 0,
+        n => by_tick.values().sum::<u64>() / n,
+    };
+    (peak, mean)
 }
 
 /// The generator's timer bias at rest: `users` users wait for an evenly spaced

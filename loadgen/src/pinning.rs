@@ -6,7 +6,31 @@
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
-use crate::results::Cores;
+use serde::Serialize;
+
+/// Which cores each side got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cores {
+    pub system_under_test: Vec<usize>,
+    pub generator: Vec<usize>,
+    /// False when there was only one core to share.
+    pub pinned: bool,
+}
+
+impl Cores {
+    /// The cores the run could use, both sides together.
+    pub fn count(&self) -> usize {
+        let mut all: Vec<usize> = self
+            .system_under_test
+            .iter()
+            .chain(&self.generator)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    }
+}
 
 /// The cores this process may use, as the kernel says.
 fn allowed() -> Vec<usize> {
@@ -24,20 +48,20 @@ pub fn split_cores() -> Cores {
     let cores = allowed();
     match cores.split_last() {
         Some((generator, sut)) if !sut.is_empty() => Cores {
-            system_under_test: list(sut),
-            generator: generator.to_string(),
+            system_under_test: sut.to_vec(),
+            generator: vec![*generator],
             pinned: true,
         },
         _ => Cores {
-            system_under_test: list(&cores),
-            generator: list(&cores),
+            system_under_test: cores.clone(),
+            generator: cores,
             pinned: false,
         },
     }
 }
 
 /// `0,1,2,5` as `taskset` reads it.
-fn list(cores: &[usize]) -> String {
+pub fn list(cores: &[usize]) -> String {
     cores
         .iter()
         .map(usize::to_string)
@@ -51,7 +75,7 @@ pub fn pin_self(cores: &Cores) -> nix::Result<()> {
         return Ok(());
     }
     let mut set = CpuSet::new();
-    for core in cores.generator.split(',').filter_map(|c| c.parse().ok()) {
+    for &core in &cores.generator {
         set.set(core)?;
     }
     sched_setaffinity(Pid::from_raw(0), &set)
@@ -65,12 +89,9 @@ mod tests {
     fn the_generator_and_the_server_get_different_cores() {
         let cores = split_cores();
         if cores.pinned {
-            assert!(
-                !cores
-                    .system_under_test
-                    .split(',')
-                    .any(|c| c == cores.generator)
-            );
+            assert!(!cores.system_under_test.contains(&cores.generator[0]));
+            assert_eq!(cores.count(), allowed().len());
+            assert_eq!(list(&[0, 2, 3]), "0,2,3");
         } else {
             assert_eq!(allowed().len(), 1);
         }

@@ -13,6 +13,7 @@ use split::topology::Topology;
 use crate::deploy::{ProcessEvent, System};
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
+use crate::pinning::Cores;
 use crate::scenarios::{Profile, Ramp, Scenario};
 
 /// Bumped whenever a field changes meaning or goes away (adding one does not).
@@ -58,15 +59,6 @@ pub struct Environment {
     pub git_commit: String,
     /// Whether the generator was an optimized build.
     pub release_build: bool,
-}
-
-/// Which cores each side got.
-#[derive(Debug, Clone, Serialize)]
-pub struct Cores {
-    /// `taskset` lists; empty when not pinned.
-    pub system_under_test: String,
-    pub generator: String,
-    pub pinned: bool,
 }
 
 /// One scenario's results, per system.
@@ -317,8 +309,8 @@ fn knee(ramp: &Ramp) -> String {
 
 impl Environment {
     /// This machine and build, read from /proc and the tools at hand ("unknown" where
-    /// one is missing).
-    pub fn here(workspace: &Path) -> Self {
+    /// one is missing); `cores` as the run could use them (before pinning).
+    pub fn here(workspace: &Path, cores: usize) -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
@@ -347,7 +339,7 @@ impl Environment {
         };
         Self {
             cpu_model,
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            cores,
             memory_gb,
             kernel: output("uname", &["-r"]),
             rustc: output("rustc", &["--version"]),

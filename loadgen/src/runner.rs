@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,13 +15,14 @@ use split::topology::Topology;
 use tokio::sync::watch;
 
 use crate::cgroups::{self, RunGroups};
-use crate::deploy::{DeployOptions, Deployment, System};
+use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
 use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
+use crate::pinning::Cores;
 use crate::results::{
-    Cores, EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
+    EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
 };
-use crate::scenarios::{self, Profile, Scenario, internal_calls, journey};
+use crate::scenarios::{self, Profile, Scenario, internal_calls};
 
 /// What to run, and where.
 #[derive(Debug, Clone)]
@@ -48,8 +49,8 @@ pub struct RunOptions {
 /// Set to true by the signal handler: the run stops at the next chance.
 pub type Interrupt = watch::Receiver<bool>;
 
-/// An [`Interrupt`] that turns true on SIGINT or SIGTERM (the handlers are installed
-/// before this returns; call it once, from within the runtime).
+/// An [`Interrupt`] that turns true on SIGINT, SIGTERM or SIGHUP (a closed terminal)
+/// (the handlers are installed before this returns; call it once, within the runtime).
 ///
 /// SIGINT goes through `ctrlc`, on purpose: goose installs a `ctrlc` handler of its own
 /// when an attack starts, which would replace ours (and exit the process on a second
@@ -63,10 +64,14 @@ pub fn interrupt_on_signals() -> Result<Interrupt> {
         on_sigint.send_replace(true);
     })
     .context("installing the Ctrl-C handler")?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     tokio::spawn(async move {
-        sigterm.recv().await;
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sighup.recv() => {}
+        }
         tell.send_replace(true);
     });
     Ok(interrupt)
@@ -82,14 +87,12 @@ const CEILING_SKU: &str = "SKU-00042";
 /// Runs everything `options` asks for; returns the run and its folder.
 pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, PathBuf)> {
     let started = SystemTime::now();
-    let run_id = run_id(started);
-    let dir = options.out.join(&run_id);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (run_id, dir) = new_run_dir(&options.out)?;
     let progress = Progress::new();
 
-    let (groups, cgroups_note) = cgroups_for(&options.topology, &run_id);
-    if let Some(note) = &cgroups_note.1 {
-        progress.println(note);
+    let limits = Cgroups::for_run(&options.topology, &run_id);
+    if limits.unavailable {
+        progress.println(&limits.note);
     }
     progress.phase("calibrating the generator's timer", Duration::from_secs(1));
     let timer_bias = measure::calibrate_timer(16, 1_000.0, Duration::from_secs(1)).await?;
@@ -106,19 +109,19 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
                 .to_owned(),
         );
     }
-    let mut record = Run {
+    let mut found = Run {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.clone(),
         started_unix_ms: unix_ms(started),
         finished_unix_ms: 0,
         command: options.command.clone(),
-        environment: Environment::here(&options.workspace),
+        environment: Environment::here(&options.workspace, options.cores.count()),
         profile: options.profile.clone(),
         seed: options.seed,
         topology: options.topology.clone(),
         mix: options.mix.clone(),
         cores: options.cores.clone(),
-        cgroups: cgroups_note.0,
+        cgroups: limits.note.clone(),
         timer_bias,
         valid: true,
         invalid_because,
@@ -136,158 +139,174 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
     };
     let bench = Bench {
         seed: options.seed,
-        generator_cores: count_cores(&options.cores.generator),
-        sut_cores: count_cores(&options.cores.system_under_test),
+        generator_cores: options.cores.generator.len(),
+        sut_cores: options.cores.system_under_test.len(),
         timer_bias,
         goose_reports: Some(dir.join("goose")),
     };
-    let deploy = |system: System| DeployOptions {
-        bins: options.bins.clone(),
-        dir: dir.join(system.name()),
-        topology: options.topology.clone(),
-        shop_args: vec![
-            "--products".into(),
-            options.profile.products.to_string().into(),
-        ],
-        cpus: options
-            .cores
-            .pinned
-            .then(|| options.cores.system_under_test.clone()),
-        start_deadline: START_DEADLINE,
-        restart_delay: options.restart_delay,
-        cgroups: groups.clone(),
+    let session = Session {
+        options: &options,
+        bench: &bench,
+        progress: &progress,
+        interrupt: &interrupt,
+        body: dir.join("ceiling-body.json"),
+        dir: &dir,
+        cgroups: limits.groups.clone(),
     };
 
-    let body = dir.join("ceiling-body.json");
-    let mut outcome = Ok(());
-    for &system in &options.systems {
-        progress.phase(
-            &format!("{}: deploying", system.name()),
-            Duration::from_secs(5),
-        );
-        let step = async {
-            let deployment = Deployment::start(system, &deploy(system), None).await?;
-            let measured = until_interrupted(
-                &interrupt,
-                one_system(&deployment, &options, &bench, &progress, &body, &mut record),
-            )
-            .await;
-            let events = deployment.events();
-            for scenario in &mut record.scenarios {
-                for result in &mut scenario.systems {
-                    if result.system == system {
-                        result.process_events = events.clone();
-                    }
-                }
+    // Each architecture with every scenario, then the ceiling with its own.
+    let mut plan: Vec<(System, Vec<Scenario>)> = options
+        .systems
+        .iter()
+        .map(|&system| (system, options.scenarios.clone()))
+        .collect();
+    if options.scenarios.contains(&Scenario::Ceiling) {
+        plan.push((System::Ceiling, vec![Scenario::Ceiling]));
+    }
+    let mut failure = None;
+    for (system, scenarios) in plan {
+        if *interrupt.borrow() {
+            break;
+        }
+        let (results, outcome) = session.measure_system(system, &scenarios).await;
+        for (scenario, result) in results {
+            if let Some(entry) = found.scenarios.iter_mut().find(|s| s.scenario == scenario) {
+                entry.systems.push(result);
             }
-            progress.phase(&format!("{}: stopping", system.name()), GRACE);
-            deployment.stop(GRACE).await?;
-            measured
-        };
-        outcome = until_interrupted(&interrupt, step).await;
-        if outcome.is_err() {
+        }
+        if let Err(e) = outcome {
+            failure = Some(e);
             break;
         }
     }
-    if outcome.is_ok() && options.scenarios.contains(&Scenario::Ceiling) {
-        let step = async {
-            if !body.exists() {
-                return Err(anyhow!("no product page was captured for the ceiling"));
-            }
-            progress.phase("ceiling: deploying", Duration::from_secs(2));
-            let deployment =
-                Deployment::start(System::Ceiling, &deploy(System::Ceiling), Some(&body)).await?;
-            let measured = until_interrupted(&interrupt, async {
-                let journey = journey(
-                    Mix::only(Action::ProductPage),
-                    &options.profile,
-                    options.seed,
-                );
-                let ramp = scenarios::ramp(
-                    &deployment,
-                    journey,
-                    &options.profile,
-                    &bench,
-                    "product-page",
-                    |what, length| progress.phase(&format!("ceiling: {what}"), length),
-                )
-                .await?;
-                push(
-                    &mut record,
-                    Scenario::Ceiling,
-                    SystemResult {
-                        system: System::Ceiling,
-                        ramp: Some(ramp),
-                        endpoints: Default::default(),
-                        process_events: deployment.events(),
-                    },
-                );
-                Ok(())
-            })
-            .await;
-            deployment.stop(GRACE).await?;
-            measured
-        };
-        outcome = until_interrupted(&interrupt, step).await;
-    }
     progress.finish();
 
-    record.interrupted = *interrupt.borrow();
-    if record.interrupted {
-        record
+    found.interrupted = *interrupt.borrow();
+    if found.interrupted {
+        found
             .invalid_because
             .push("interrupted before the end".to_owned());
-    }
-    if let Err(e) = &outcome {
-        record
+    } else if let Some(e) = &failure {
+        found
             .invalid_because
             .push(format!("stopped by an error: {e:#}"));
     }
-    record.finished_unix_ms = unix_ms(SystemTime::now());
-    record.judge();
-    record.write(&dir)?;
-    drop(groups);
-    match outcome {
-        Err(e) if !record.interrupted => Err(e.context(format!(
+    found.finished_unix_ms = unix_ms(SystemTime::now());
+    found.judge();
+    found.write(&dir)?;
+    match failure {
+        Some(e) if !found.interrupted => Err(e.context(format!(
             "the run stopped; what it measured is in {}",
             dir.join("run.json").display()
         ))),
-        _ => Ok((record, dir)),
+        _ => Ok((found, dir)),
     }
 }
 
-/// Every scenario but the ceiling's own, against one deployed architecture.
-async fn one_system(
-    deployment: &Deployment,
-    options: &RunOptions,
-    bench: &Bench,
-    progress: &Progress,
-    body: &Path,
-    record: &mut Run,
-) -> Result<()> {
-    let system = deployment.system;
-    let profile = &options.profile;
-    if !body.exists() {
-        capture_page(&deployment.url, body).await?;
+/// What every deployment of one run shares.
+struct Session<'a> {
+    options: &'a RunOptions,
+    bench: &'a Bench,
+    progress: &'a Progress,
+    interrupt: &'a Interrupt,
+    /// Where the product page the ceiling serves is kept.
+    body: PathBuf,
+    dir: &'a Path,
+    cgroups: Option<Arc<RunGroups>>,
+}
+
+impl Session<'_> {
+    fn deploy_options(&self, system: System) -> DeployOptions {
+        let options = self.options;
+        DeployOptions {
+            bins: options.bins.clone(),
+            dir: self.dir.join(system.name()),
+            topology: options.topology.clone(),
+            shop_args: vec![
+                "--products".into(),
+                options.profile.products.to_string().into(),
+            ],
+            cpus: options
+                .cores
+                .pinned
+                .then(|| crate::pinning::list(&options.cores.system_under_test)),
+            start_deadline: START_DEADLINE,
+            restart_delay: options.restart_delay,
+            cgroups: self.cgroups.clone(),
+        }
     }
-    for &scenario in &options.scenarios {
+
+    /// Deploys `system`, runs `scenarios` against it, and always stops it in order
+    /// (an interrupt cuts the deploying or the measuring short, never the stopping).
+    /// Returns what was measured, even when cut short, and how it ended.
+    async fn measure_system(
+        &self,
+        system: System,
+        scenarios: &[Scenario],
+    ) -> (Vec<(Scenario, SystemResult)>, Result<()>) {
+        let mut results = Vec::new();
+        self.progress.phase(
+            &format!("{}: deploying", system.name()),
+            Duration::from_secs(5),
+        );
+        let options = self.deploy_options(system);
+        let body = (system == System::Ceiling).then_some(self.body.as_path());
+        let deployment = match until_interrupted(
+            self.interrupt,
+            Deployment::start(system, &options, body),
+        )
+        .await
+        {
+            Ok(deployment) => deployment,
+            Err(e) => return (results, Err(e)),
+        };
+        let measured = until_interrupted(self.interrupt, async {
+            if system != System::Ceiling && !self.body.exists() {
+                capture_page(&deployment.url, &self.body).await?;
+            }
+            // Each scenario gets the process events of its own stretch (the first,
+            // the starts too).
+            let mut seen = 0;
+            for &scenario in scenarios {
+                let mut result = self.one_scenario(&deployment, scenario).await?;
+                let events = deployment.events();
+                result.process_events = events[seen..].to_vec();
+                seen = events.len();
+                results.push((scenario, result));
+            }
+            Ok(())
+        })
+        .await;
+        self.progress
+            .phase(&format!("{}: stopping", system.name()), GRACE);
+        let stopped = deployment.stop(GRACE).await;
+        (results, measured.and(stopped))
+    }
+
+    /// One scenario against one deployment.
+    async fn one_scenario(
+        &self,
+        deployment: &Deployment,
+        scenario: Scenario,
+    ) -> Result<SystemResult> {
+        let (options, bench, profile) = (self.options, self.bench, &self.options.profile);
+        let system = deployment.system;
         let phase = |what: &str, length| {
-            progress.phase(
+            self.progress.phase(
                 &format!("{} {}: {what}", scenario.name(), system.name()),
                 length,
             )
         };
-        let result = match scenario {
+        Ok(match scenario {
             Scenario::Capacity => {
-                let journey = journey(options.mix.clone(), profile, options.seed);
                 let ramp =
-                    scenarios::ramp(deployment, journey, profile, bench, "mix", phase).await?;
+                    scenarios::ramp(deployment, &options.mix, profile, bench, "mix", phase).await?;
                 with_ramp(system, ramp)
             }
             Scenario::Ceiling => {
-                let journey = journey(Mix::only(Action::ProductPage), profile, options.seed);
+                let page = Mix::only(Action::ProductPage);
                 let ramp =
-                    scenarios::ramp(deployment, journey, profile, bench, "product-page", phase)
+                    scenarios::ramp(deployment, &page, profile, bench, "product-page", phase)
                         .await?;
                 with_ramp(system, ramp)
             }
@@ -315,10 +334,8 @@ async fn one_system(
                     process_events: Vec::new(),
                 }
             }
-        };
-        push(record, scenario, result);
+        })
     }
-    Ok(())
 }
 
 fn with_ramp(system: System, ramp: scenarios::Ramp) -> SystemResult {
@@ -327,12 +344,6 @@ fn with_ramp(system: System, ramp: scenarios::Ramp) -> SystemResult {
         ramp: Some(ramp),
         endpoints: Default::default(),
         process_events: Vec::new(),
-    }
-}
-
-fn push(record: &mut Run, scenario: Scenario, result: SystemResult) {
-    if let Some(entry) = record.scenarios.iter_mut().find(|s| s.scenario == scenario) {
-        entry.systems.push(result);
     }
 }
 
@@ -358,79 +369,62 @@ async fn until_interrupted<T>(
     }
 }
 
-/// Per-process limits, if the topology sets any and the machine allows; and what to
-/// record (and say once) about it.
-fn cgroups_for(
-    topology: &Topology,
-    run_id: &str,
-) -> (Option<Arc<RunGroups>>, (String, Option<String>)) {
-    let wanted = topology.monolith != Default::default()
-        || topology
-            .services
-            .values()
-            .any(|s| s.limits != Default::default());
-    if !wanted {
-        return (
-            None,
-            ("not used: the topology sets no limits".to_owned(), None),
-        );
-    }
-    match cgroups::detect().and_then(|h| h.create_run(run_id).map_err(|e| e.to_string())) {
-        Ok(groups) => (
-            Some(Arc::new(groups)),
-            (
-                "applied: per-process CPU and memory limits from the topology".to_owned(),
-                None,
-            ),
-        ),
-        Err(why) => {
-            let note = format!(
-                "cgroups are not writable here ({why}): the topology's limits are not applied"
-            );
-            (None, (note.clone(), Some(note)))
+/// Per-process limits for a run, if the topology sets any and the machine allows.
+struct Cgroups {
+    groups: Option<Arc<RunGroups>>,
+    /// What the results say about them.
+    note: String,
+    /// Limits were asked for and cannot be applied: worth saying once, up front.
+    unavailable: bool,
+}
+
+impl Cgroups {
+    fn for_run(topology: &Topology, run_id: &str) -> Self {
+        let wanted = !topology.monolith.is_unlimited()
+            || topology.services.values().any(|s| !s.limits.is_unlimited());
+        if !wanted {
+            return Self {
+                groups: None,
+                note: "not used: the topology sets no limits".to_owned(),
+                unavailable: false,
+            };
+        }
+        match cgroups::detect().and_then(|h| h.create_run(run_id).map_err(|e| e.to_string())) {
+            Ok(groups) => Self {
+                groups: Some(Arc::new(groups)),
+                note: "applied: per-process CPU and memory limits from the topology".to_owned(),
+                unavailable: false,
+            },
+            Err(why) => Self {
+                groups: None,
+                note: format!(
+                    "cgroups are not writable here ({why}): the topology's limits are not applied"
+                ),
+                unavailable: true,
+            },
         }
     }
 }
 
-fn count_cores(list: &str) -> usize {
-    list.split(',')
-        .filter(|part| !part.is_empty())
-        .map(|part| match part.split_once('-') {
-            Some((a, b)) => match (a.parse::<usize>(), b.parse::<usize>()) {
-                (Ok(a), Ok(b)) if b >= a => b - a + 1,
-                _ => 1,
-            },
-            None => 1,
-        })
-        .sum::<usize>()
-        .max(1)
-}
-
-fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// `20261128-143305`, from the UTC time, unique to the second.
-fn run_id(at: SystemTime) -> String {
-    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+/// A new folder for a run in `out`, named by the UTC time (`20261128-143305`), with
+/// `-2`, `-3`... when a run started in the same second.
+fn new_run_dir(out: &Path) -> Result<(String, PathBuf)> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    for n in 1.. {
+        let run_id = if n == 1 {
+            stamp.clone()
+        } else {
+            format!("{stamp}-{n}")
+        };
+        let dir = out.join(&run_id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((run_id, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+    unreachable!("some suffix is free")
 }
 
 /// The progress display: what runs now, how long the whole run has taken and how long
@@ -493,17 +487,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_ids_read_as_utc_dates() {
-        let at = UNIX_EPOCH + Duration::from_secs(1_795_876_385);
-        assert_eq!(run_id(at), "20261128-143305");
-        assert_eq!(run_id(UNIX_EPOCH), "19700101-000000");
-    }
-
-    #[test]
-    fn core_lists_count_their_cores() {
-        assert_eq!(count_cores("0"), 1);
-        assert_eq!(count_cores("0-3"), 4);
-        assert_eq!(count_cores("0,2-3"), 3);
-        assert_eq!(count_cores(""), 1);
+    fn runs_in_the_same_second_get_folders_of_their_own() {
+        let out = tempfile::tempdir().unwrap();
+        let (first, a) = new_run_dir(out.path()).unwrap();
+        let (second, b) = new_run_dir(out.path()).unwrap();
+        assert_ne!(a, b);
+        assert!(a.is_dir() && b.is_dir());
+        assert_eq!(first.len(), "20261128-143305".len());
+        assert!(second.starts_with(&first[..8]), "{first} {second}");
     }
 }

@@ -9,6 +9,7 @@
 //!   and against each architecture: the physical reference.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -162,13 +163,16 @@ pub struct Ramp {
     pub stopped: String,
 }
 
-/// One journey (the mix, or one action) run by the profile's users.
+/// Shoppers following `mix`, new ones: every call gives its users fresh accounts (so
+/// empty carts, new checkout keys), whatever ran before on the deployment.
 pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
+    static MEASUREMENTS: AtomicU64 = AtomicU64::new(0);
+    let n = MEASUREMENTS.fetch_add(1, Ordering::Relaxed);
     Arc::new(ShopJourney {
         mix,
         products: profile.products,
-        username_prefix: "shopper".to_owned(),
-        seed,
+        username_prefix: format!("m{n}u"),
+        seed: seed.wrapping_add(n),
     })
 }
 
@@ -176,7 +180,7 @@ pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
 /// behind, or the generator did), or the steps run out. `progress` hears of each step.
 pub async fn ramp(
     deployment: &Deployment,
-    journey: Arc<ShopJourney>,
+    mix: &Mix,
     profile: &Profile,
     bench: &Bench,
     label: &str,
@@ -201,7 +205,8 @@ pub async fn ramp(
             deadline: profile.deadline,
         };
         let sut = Sut::of(deployment).await;
-        let step = measure(&sut, journey.clone(), &load, bench, profile.slo).await?;
+        let journey = journey(mix.clone(), profile, bench.seed);
+        let step = measure(&sut, journey, &load, bench, profile.slo).await?;
         let verdict = step.verdict;
         let reasons = step.reasons.join("; ");
         steps.push(step);

@@ -62,12 +62,21 @@ fn timer() -> &'static Timer {
 impl Timer {
     fn run(&self) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut due = Vec::new();
         loop {
             let now = Instant::now();
             while pending.peek().is_some_and(|Reverse(e)| e.at <= now) {
                 if let Some(Reverse(entry)) = pending.pop() {
-                    entry.waker.wake();
+                    due.push(entry.waker);
                 }
+            }
+            if !due.is_empty() {
+                // Woken without the lock, so a task that sleeps again at once does
+                // not wait for it.
+                drop(pending);
+                due.drain(..).for_each(Waker::wake);
+                pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                continue;
             }
             pending = match pending.peek().map(|Reverse(e)| e.at) {
                 Some(next) => {

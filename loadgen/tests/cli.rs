@@ -1,5 +1,6 @@
 //! The command line as people meet it: the catalog, clear errors with exit code 2, and
-//! an interrupted run that leaves nothing running.
+//! runs that are interrupted (SIGINT, SIGTERM) or fail (a service that cannot start)
+//! leave nothing running.
 
 mod support;
 
@@ -92,6 +93,63 @@ fn processes_mentioning(needle: &str) -> Vec<i32> {
 
 #[test]
 fn ctrl_c_mid_run_stops_every_process_and_still_writes_the_results() {
+    interrupted_mid_run(Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_mid_run_stops_every_process_and_still_writes_the_results() {
+    interrupted_mid_run(Signal::SIGTERM);
+}
+
+#[test]
+fn a_service_that_cannot_start_fails_the_run_and_leaves_nothing_running() {
+    let out = tempfile::tempdir().unwrap();
+    let out_path = out.path().to_str().unwrap().to_owned();
+    // The real binaries, but orders (the last to start) is broken.
+    let bins = tempfile::tempdir().unwrap();
+    let real = support::service_bins();
+    for name in loadgen::binaries::SERVICE_BINARIES {
+        let to = bins.path().join(name);
+        if name == "split-orders" {
+            std::fs::write(
+                &to,
+                "#!/bin/sh\necho 'orders: broken on purpose' >&2\nexit 3\n",
+            )
+            .unwrap();
+            let mut permissions = std::fs::metadata(&to).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+            std::fs::set_permissions(&to, permissions).unwrap();
+        } else {
+            std::os::unix::fs::symlink(real.join(name), &to).unwrap();
+        }
+    }
+    let run = loadgen()
+        .args([
+            "run",
+            "hop-cost",
+            "--arch",
+            "split",
+            "--profile",
+            "quick",
+            "--out",
+        ])
+        .arg(&out_path)
+        .arg("--bins")
+        .arg(bins.path())
+        .env("LOADGEN_ALLOW_DEBUG", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("orders-0"), "{stderr}");
+    assert!(stderr.contains("broken on purpose"), "{stderr}");
+    let left = processes_mentioning(&out_path);
+    assert!(left.is_empty(), "left running: {left:?}");
+}
+
+/// Sends `signal` to a run in the middle of its measurements, and checks it stops,
+/// stops every process it started, and writes what it measured.
+fn interrupted_mid_run(signal: Signal) {
     let out = tempfile::tempdir().unwrap();
     let out_path = out.path().to_str().unwrap().to_owned();
     let bins = support::service_bins();
@@ -134,7 +192,7 @@ fn ctrl_c_mid_run_stops_every_process_and_still_writes_the_results() {
     };
     std::thread::sleep(Duration::from_secs(2));
 
-    kill(Pid::from_raw(run.id() as i32), Signal::SIGINT).unwrap();
+    kill(Pid::from_raw(run.id() as i32), signal).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = run.try_wait().unwrap() {
@@ -142,7 +200,7 @@ fn ctrl_c_mid_run_stops_every_process_and_still_writes_the_results() {
         }
         assert!(
             Instant::now() < deadline,
-            "loadgen did not stop after SIGINT"
+            "loadgen did not stop after {signal}"
         );
         std::thread::sleep(Duration::from_millis(100));
     };

@@ -105,8 +105,17 @@ impl Supervised {
                 );
             }
         };
-        // Keep reading stdout, so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep reading stdout, so the child never blocks on a full pipe, into its log
+        // beside its stderr.
+        let mut log_file = std::fs::OpenOptions::new().append(true).open(log).ok();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(file) = &mut log_file {
+                    use std::io::Write;
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+        });
         Ok(Self {
             name: name.to_owned(),
             base_url,
@@ -164,18 +173,46 @@ impl Supervised {
         if self.child.try_wait()?.is_none() {
             self.kill().await?;
         }
-        let address = self.base_url.trim_start_matches("http://").to_owned();
-        let args = with_listen(&self.args, &address);
-        *self = Self::start_pinned(
+        *self = self.respawn().start(deadline).await?;
+        Ok(())
+    }
+
+    /// What it takes to start this process again where it was, to use without
+    /// holding on to the process (a supervisor starts the new one, then swaps it in).
+    pub fn respawn(&self) -> Respawn {
+        let address = self.base_url.trim_start_matches("http://");
+        Respawn {
+            name: self.name.clone(),
+            binary: self.binary.clone(),
+            args: with_listen(&self.args, address),
+            log: self.log.clone(),
+            cpus: self.cpus.clone(),
+        }
+    }
+}
+
+/// A process to start again on its old address; see [`Supervised::respawn`].
+#[derive(Debug, Clone)]
+pub struct Respawn {
+    name: String,
+    binary: PathBuf,
+    args: Vec<OsString>,
+    log: PathBuf,
+    cpus: Option<String>,
+}
+
+impl Respawn {
+    /// Starts it (the old process must be gone, or its address is taken).
+    pub async fn start(&self, deadline: Duration) -> Result<Supervised> {
+        Supervised::start_pinned(
             &self.name,
             &self.binary,
-            args,
+            self.args.clone(),
             &self.log,
             deadline,
             self.cpus.as_deref(),
         )
-        .await?;
-        Ok(())
+        .await
     }
 }
 

@@ -56,6 +56,13 @@ pub struct ProcessLimits {
     pub memory_mb: Option<u32>,
 }
 
+impl ProcessLimits {
+    /// Whether these limits leave the process alone.
+    pub fn is_unlimited(&self) -> bool {
+        self.cpu_millis.is_none() && self.memory_mb.is_none()
+    }
+}
+
 /// One service's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
