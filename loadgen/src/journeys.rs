@@ -123,6 +123,13 @@ impl Mix {
     pub fn weights(&self) -> &[(Action, u32)] {
         &self.weights
     }
+
+    /// Whether a shopper following it must be logged in: anything beyond browsing.
+    pub fn needs_login(&self) -> bool {
+        self.weights.iter().any(|&(action, weight)| {
+            weight > 0 && !matches!(action, Action::List | Action::Search | Action::ProductPage)
+        })
+    }
 }
 
 /// `product-page=40,search=15,...`: actions not named have weight 0.
@@ -210,6 +217,15 @@ impl Journey for ShopJourney {
     type State = Shopper;
 
     async fn start(&self, index: usize, user: &mut GooseUser) -> Result<Shopper, String> {
+        let rng = Some(ChaCha8Rng::seed_from_u64(self.seed ^ (index as u64) << 20));
+        if !self.mix.needs_login() {
+            // Browsing only (and the ceiling, which serves nothing else, can be driven).
+            return Ok(Shopper {
+                rng,
+                index,
+                ..Shopper::default()
+            });
+        }
         let credentials = json!({
             "username": format!("{}{index}", self.username_prefix),
             "password": self.password(),
@@ -246,7 +262,7 @@ impl Journey for ShopJourney {
         Ok(Shopper {
             authorization: Some(format!("Bearer {token}")),
             cart: Vec::new(),
-            rng: Some(ChaCha8Rng::seed_from_u64(self.seed ^ (index as u64) << 20)),
+            rng,
             checkouts: 0,
             index,
         })
@@ -421,6 +437,19 @@ mod tests {
         );
         assert_eq!(mix.to_string(), "product-page=40,checkout=2");
         assert_eq!(Mix::shop().to_string().parse::<Mix>().unwrap(), Mix::shop());
+    }
+
+    #[test]
+    fn only_shoppers_who_do_more_than_browse_log_in() {
+        assert!(!Mix::only(Action::ProductPage).needs_login());
+        assert!(
+            !"list=1,search=1,checkout=0"
+                .parse::<Mix>()
+                .unwrap()
+                .needs_login()
+        );
+        assert!(Mix::shop().needs_login());
+        assert!(Mix::only(Action::ViewCart).needs_login());
     }
 
     #[test]

@@ -212,6 +212,8 @@ pub struct Measurement {
     pub verdict: Verdict,
     /// Why, in words, when it is not [`Verdict::Kept`].
     pub reasons: Vec<String>,
+    /// Measured again, because not kept: the next measurement stands for this one.
+    pub retried: bool,
     pub overall: Summary,
     pub endpoints: BTreeMap<String, Summary>,
     pub timeline: Vec<Second>,
@@ -464,6 +466,7 @@ fn summarise(
         achieved_rate,
         verdict,
         reasons,
+        retried: false,
         overall: Summary::of(&overall),
         endpoints: recorder
             .endpoints

@@ -119,8 +119,10 @@ impl Run {
                     limits.push(format!("{name} {system}: {}", ramp.stopped));
                 }
                 let steps = result.ramp.iter().flat_map(|r| {
-                    // The last step ends the ramp; its verdict is the ramp's `stopped`.
-                    r.steps.split_last().map_or(&[][..], |(_, kept)| kept)
+                    // The ramp's last measurement ends it (its verdict is `stopped`), and
+                    // a retried one is stood for by its retry.
+                    let earlier = r.steps.split_last().map_or(&[][..], |(_, earlier)| earlier);
+                    earlier.iter().filter(|m| !m.retried)
                 });
                 let single = result.endpoints.values().map(|e| &e.measurement);
                 for m in steps.chain(single) {

@@ -176,8 +176,9 @@ pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
     })
 }
 
-/// Steps the rate up by the profile's factor until a step is not kept (the server fell
-/// behind, or the generator did), or the steps run out. `progress` hears of each step.
+/// Steps the rate up by the profile's factor until a step is not kept twice in a row
+/// (the server fell behind, or the generator did), or the steps run out. `progress`
+/// hears of each step. Every measurement is kept in `steps`, retries included.
 pub async fn ramp(
     deployment: &Deployment,
     mix: &Mix,
@@ -186,40 +187,52 @@ pub async fn ramp(
     label: &str,
     mut progress: impl FnMut(&str, Duration),
 ) -> Result<Ramp> {
-    let mut steps = Vec::new();
+    let mut steps: Vec<Measurement> = Vec::new();
     let mut knee = None;
     let mut knee_is_lower_bound = false;
     let mut stopped = format!("kept every step up to {} steps", profile.ramp_max_steps);
     for index in 0..profile.ramp_max_steps {
         let rate = profile.ramp_rate(index);
         let length = profile.step + profile.warm_up;
-        progress(
-            &format!("{label} step {} at {rate:.0} req/s", index + 1),
-            length,
-        );
-        let load = Load {
-            label: format!("{label}-{rate:.0}"),
-            profile: RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?,
-            users: Profile::users_for(rate),
-            warm_up: profile.warm_up,
-            deadline: profile.deadline,
-        };
-        let sut = Sut::of(deployment).await;
-        let journey = journey(mix.clone(), profile, bench.seed);
-        let step = measure(&sut, journey, &load, bench, profile.slo).await?;
-        let verdict = step.verdict;
-        let reasons = step.reasons.join("; ");
-        steps.push(step);
+        // A step that is not kept is measured once more before the ramp ends on it:
+        // one hiccup of a shared machine should not decide a knee.
+        let mut verdict = Verdict::Kept;
+        let mut reasons = String::new();
+        for attempt in ["", "-again"] {
+            progress(
+                &format!("{label} step {} at {rate:.0} req/s{attempt}", index + 1),
+                length,
+            );
+            let load = Load {
+                label: format!("{label}-{rate:.0}{attempt}"),
+                profile: RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?,
+                users: Profile::users_for(rate),
+                warm_up: profile.warm_up,
+                deadline: profile.deadline,
+            };
+            if let Some(previous) = steps.last_mut().filter(|_| !attempt.is_empty()) {
+                previous.retried = true;
+            }
+            let sut = Sut::of(deployment).await;
+            let journey = journey(mix.clone(), profile, bench.seed);
+            let step = measure(&sut, journey, &load, bench, profile.slo).await?;
+            verdict = step.verdict;
+            reasons = step.reasons.join("; ");
+            steps.push(step);
+            if verdict == Verdict::Kept {
+                break;
+            }
+        }
         match verdict {
             Verdict::Kept => knee = Some(rate),
             Verdict::Saturated => {
-                stopped = format!("fell behind at {rate:.0} req/s: {reasons}");
+                stopped = format!("fell behind at {rate:.0} req/s (twice): {reasons}");
                 break;
             }
             Verdict::GeneratorLimited => {
                 knee_is_lower_bound = true;
                 stopped = format!(
-                    "the load generator, not the server, was the limit at {rate:.0} req/s: {reasons}"
+                    "the load generator, not the server, was the limit at {rate:.0} req/s (twice): {reasons}"
                 );
                 break;
             }
