@@ -114,7 +114,19 @@ fn main() -> ExitCode {
                 "no command `{given}`; the commands: scenarios, run, up (see `loadgen --help`)"
             ));
         }
-        Err(e) => e.exit(),
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        // clap's errors span several lines (the choices, the usage): one line here.
+        Err(e) => {
+            let text = e.render().to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let line = line.join(" ");
+            return bad_input(line.strip_prefix("error: ").unwrap_or(&line));
+        }
     };
     match cli.command {
         Commands::Scenarios => {

@@ -38,8 +38,8 @@ fn refused(args: &[&str], expected: &str) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    let first = stderr.lines().next().unwrap_or_default();
-    assert!(first.starts_with("error:"), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
     assert!(stderr.contains(expected), "{args:?}: {stderr}");
 }
 
@@ -52,6 +52,7 @@ fn bad_input_is_refused_with_the_valid_choices() {
     refused(&["run", "--seed", "many"], "--seed");
     refused(&["run", "--mix", "browse=1"], "product-page");
     refused(&["up"], "--arch");
+    refused(&["up", "--arch", "both"], "monolith, split");
     refused(&["fly"], "scenarios");
 }
 
