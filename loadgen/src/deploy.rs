@@ -130,7 +130,16 @@ impl Deployment {
         let data = options.dir.clone();
         let logs = data.join("logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
-        let cpus = options.cpus.as_deref();
+        // One process on the system under test's cores, logging to `logs/NAME.log`.
+        let start_one = |name: &'static str, args: Vec<OsString>| {
+            let log = logs.join(format!("{name}.log"));
+            async move {
+                let binary = options.bins.join(name);
+                let cpus = options.cpus.as_deref();
+                Supervised::start_pinned(name, &binary, args, &log, options.start_deadline, cpus)
+                    .await
+            }
+        };
         let members = match system {
             System::Monolith => {
                 let mut args: Vec<OsString> = vec![
@@ -140,34 +149,19 @@ impl Deployment {
                     data.clone().into(),
                 ];
                 args.extend(options.shop_args.iter().cloned());
-                let process = Supervised::start_pinned(
-                    "monolith",
-                    &options.bins.join("monolith"),
-                    args,
-                    &logs.join("monolith.log"),
-                    options.start_deadline,
-                    cpus,
-                )
-                .await?;
+                let process = start_one("monolith", args).await?;
                 vec![member(process, options.topology.monolith)]
             }
             System::Ceiling => {
                 let body = ceiling_body.context("the ceiling needs a body to serve")?;
-                let args: Vec<OsString> = vec![
+                let args = vec![
                     "--listen".into(),
                     "127.0.0.1:0".into(),
                     "--body".into(),
                     body.into(),
                 ];
-                let process = Supervised::start_pinned(
-                    "ceiling",
-                    &options.bins.join("ceiling"),
-                    args,
-                    &logs.join("ceiling.log"),
-                    options.start_deadline,
-                    cpus,
-                )
-                .await?;
+                // Held to the monolith's limits: it stands for the monolith's page.
+                let process = start_one("ceiling", args).await?;
                 vec![member(process, options.topology.monolith)]
             }
             System::Split => {

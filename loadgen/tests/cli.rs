@@ -124,22 +124,7 @@ fn a_service_that_cannot_start_fails_the_run_and_leaves_nothing_running() {
             std::os::unix::fs::symlink(real.join(name), &to).unwrap();
         }
     }
-    let run = loadgen()
-        .args([
-            "run",
-            "hop-cost",
-            "--arch",
-            "split",
-            "--profile",
-            "quick",
-            "--out",
-        ])
-        .arg(&out_path)
-        .arg("--bins")
-        .arg(bins.path())
-        .env("LOADGEN_ALLOW_DEBUG", "1")
-        .output()
-        .unwrap();
+    let run = split_hop_cost(&out_path, bins.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("orders-0"), "{stderr}");
@@ -148,26 +133,26 @@ fn a_service_that_cannot_start_fails_the_run_and_leaves_nothing_running() {
     assert!(left.is_empty(), "left running: {left:?}");
 }
 
+/// `loadgen run hop-cost` of the split build (four endpoints, a few seconds each), its
+/// results in `out`, deploying the binaries in `bins`.
+fn split_hop_cost(out: &str, bins: &Path) -> Command {
+    let mut command = loadgen();
+    command
+        .args(["run", "hop-cost", "--arch", "split", "--profile", "quick"])
+        .args(["--out", out])
+        .arg("--bins")
+        .arg(bins)
+        .env("LOADGEN_ALLOW_DEBUG", "1");
+    command
+}
+
 /// Sends `signal` to a run in the middle of its measurements, and checks it stops,
 /// stops every process it started, and writes what it measured.
 fn interrupted_mid_run(signal: Signal) {
     let out = tempfile::tempdir().unwrap();
     let out_path = out.path().to_str().unwrap().to_owned();
     let bins = support::service_bins();
-    let mut run = loadgen()
-        .args([
-            "run",
-            "capacity",
-            "--arch",
-            "split",
-            "--profile",
-            "quick",
-            "--out",
-        ])
-        .arg(&out_path)
-        .arg("--bins")
-        .arg(&bins)
-        .env("LOADGEN_ALLOW_DEBUG", "1")
+    let mut run = split_hop_cost(&out_path, &bins)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

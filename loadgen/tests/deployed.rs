@@ -11,7 +11,7 @@ use std::time::Duration;
 use loadgen::RateProfile;
 use loadgen::deploy::{DeployOptions, Deployment, System};
 use loadgen::goose_driver::Get;
-use loadgen::measure::{Bench, Load, Sut, calibrate_timer, measure};
+use loadgen::measure::{Load, Sut, measure};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -39,15 +39,7 @@ async fn a_server_stopped_for_a_second_shows_in_the_corrected_tail_not_the_servi
     let sut = Sut::of(&ceiling).await;
     let pid = Pid::from_raw(sut.processes[0].pid);
 
-    let bench = Bench {
-        seed: 9,
-        generator_cores: 1,
-        sut_cores: 1,
-        timer_bias: calibrate_timer(16, 1_000.0, Duration::from_millis(500))
-            .await
-            .unwrap(),
-        goose_reports: None,
-    };
+    let bench = support::bench(9).await;
     let load = Load {
         label: "stall".to_owned(),
         profile: RateProfile::constant(500.0, Duration::from_secs(5)).unwrap(),

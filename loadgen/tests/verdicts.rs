@@ -8,21 +8,13 @@ use std::time::Duration;
 
 use loadgen::RateProfile;
 use loadgen::goose_driver::Get;
-use loadgen::measure::{Bench, Load, Measurement, Sut, Verdict, calibrate_timer, measure};
+use loadgen::measure::{Load, Measurement, Sut, Verdict, measure};
 
 /// Tests here measure time on a 2-core machine: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn measure_at(url: String, rate: f64, users: usize, seconds: u64) -> Measurement {
-    let bench = Bench {
-        seed: 3,
-        generator_cores: 1,
-        sut_cores: 1,
-        timer_bias: calibrate_timer(16, 1_000.0, Duration::from_millis(500))
-            .await
-            .unwrap(),
-        goose_reports: None,
-    };
+    let bench = support::bench(3).await;
     let load = Load {
         label: format!("{rate}"),
         profile: RateProfile::constant(rate, Duration::from_secs(seconds)).unwrap(),

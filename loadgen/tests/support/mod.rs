@@ -90,3 +90,18 @@ pub fn service_bins() -> std::path::PathBuf {
     }
     bins
 }
+
+/// What a test's measurements share: the generator's timer calibrated here, one core
+/// on each side as far as the verdict is concerned, no goose reports.
+#[allow(dead_code)]
+pub async fn bench(seed: u64) -> loadgen::measure::Bench {
+    loadgen::measure::Bench {
+        seed,
+        generator_cores: 1,
+        sut_cores: 1,
+        timer_bias: loadgen::measure::calibrate_timer(16, 1_000.0, Duration::from_millis(500))
+            .await
+            .unwrap(),
+        goose_reports: None,
+    }
+}
