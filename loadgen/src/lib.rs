@@ -16,6 +16,8 @@
 //! - [`cost`]: CPU time and resident memory of every watched process, sampled from /proc.
 //! - [`measure`]: one measurement of a deployment, summarised and judged (kept,
 //!   saturated, or limited by the generator).
+//! - [`audit`]: the ledger of acknowledged checkouts and the consistency check held
+//!   against it after a fault (the fault scenarios, issue 5, will drive it).
 //!
 //! Deploying:
 //! - [`binaries`]: finding and building the release service binaries.
@@ -28,6 +30,7 @@
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 
+pub mod audit;
 pub mod binaries;
 pub mod cgroups;
 pub mod cost;
