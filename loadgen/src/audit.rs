@@ -7,9 +7,12 @@
 //! `/admin/audit` (money, charges and stock balance: [`AuditReport::violations`]).
 //! Every broken invariant is one [`Violation`], with the order it concerns.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
+use anyhow::{Context, Result};
 use serde::Serialize;
 use shop_domain::AuditReport;
 
@@ -96,6 +99,62 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Reads back every order of `ledger` from the shop at `url` (each as its owner) and its
+/// books (`/admin/audit` with `admin_token`), and checks them. An answer that is
+/// neither the order nor "not found" is an error, not a verdict.
+pub async fn audit(
+    url: &str,
+    admin_token: &str,
+    ledger: &[Acknowledged],
+) -> Result<Vec<Violation>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let books: AuditReport = client
+        .get(format!("{url}/admin/audit"))
+        .header("x-admin-token", admin_token)
+        .send()
+        .await?
+        .error_for_status()
+        .context("reading /admin/audit")?
+        .json()
+        .await
+        .context("reading /admin/audit")?;
+    let mut read_back = BTreeMap::new();
+    for order in ledger {
+        let response = client
+            .get(format!("{url}/api/orders/{}", order.order_id))
+            .header("authorization", &order.authorization)
+            .send()
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            continue;
+        }
+        let body: serde_json::Value = response
+            .error_for_status()
+            .with_context(|| format!("reading order {} back", order.order_id))?
+            .json()
+            .await?;
+        let units = body["lines"]
+            .as_array()
+            .map(|lines| lines.iter().filter_map(|l| l["quantity"].as_u64()).sum())
+            .unwrap_or(0);
+        read_back.insert(
+            order.order_id,
+            ReadBack {
+                status: body["status"].as_str().unwrap_or("unknown").to_owned(),
+                total_cents: body["total_cents"].as_u64().unwrap_or(0),
+                units,
+            },
+        );
+    }
+    Ok(check(
+        ledger,
+        |a| read_back.get(&a.order_id).cloned(),
+        &books,
+    ))
+}
+
 /// Holds `ledger` against the orders as read back (`read_back` answers `None` for an
 /// order the shop does not have) and against `books`.
 pub fn check(
@@ -147,7 +206,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn acknowledged(order_id: u64, total_cents: u64, units: u64) -> Acknowledged {
         Acknowledged {

@@ -112,6 +112,8 @@ pub struct Deployment {
     pub system: System,
     /// Where its public API answers: `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Its folder: databases, secrets, `logs/`.
+    pub dir: PathBuf,
     /// In stop order: the entry point first.
     members: Vec<Member>,
     events: Arc<Mutex<Vec<ProcessEvent>>>,
@@ -196,6 +198,7 @@ impl Deployment {
         let mut deployment = Self {
             system,
             url,
+            dir: data.clone(),
             members,
             events: Arc::default(),
             stopping: Arc::default(),
@@ -229,6 +232,14 @@ impl Deployment {
 
     fn record(&self, process: &str, kind: EventKind) {
         record(&self.events, process, kind);
+    }
+
+    /// The token `/admin/` answers to, as the processes wrote it in their folder.
+    pub fn admin_token(&self) -> Result<String> {
+        let path = self.dir.join("admin.token");
+        let token = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(token.trim().to_owned())
     }
 
     pub fn process_names(&self) -> Vec<String> {

@@ -8,7 +8,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use goose::goose::GooseResponse;
 use goose::prelude::*;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -18,6 +20,7 @@ use reqwest::RequestBuilder;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::audit::{Acknowledged, Ledger};
 use crate::goose_driver::{Journey, outcome_of};
 use crate::record::Outcome;
 
@@ -188,6 +191,8 @@ pub struct ShopJourney {
     pub username_prefix: String,
     /// Seeds each user's choices (with its index).
     pub seed: u64,
+    /// Where acknowledged checkouts are written down, for the audit after a fault.
+    pub ledger: Option<Arc<Ledger>>,
 }
 
 /// One shopper's state between steps.
@@ -376,11 +381,16 @@ impl ShopJourney {
                 let builder = post(user, "/api/checkout", auth)?
                     .header("idempotency-key", key)
                     .json(&json!({ "card_number": CARD }));
-                let outcome = send(user, name, builder).await;
+                let (outcome, body) = send_keeping_body(user, name, builder).await;
                 // Bought or not, what was in the cart is no longer known for sure; a
                 // stale line only makes a later removal a 404, never a wrong figure.
                 if outcome.is_success() {
                     shopper.cart.clear();
+                    if let (Some(ledger), Some(auth)) = (&self.ledger, auth) {
+                        if let Some(order) = acknowledged(&body, auth) {
+                            ledger.record(order);
+                        }
+                    }
                 }
                 outcome
             }
@@ -415,6 +425,52 @@ fn post(
     })
 }
 
+/// [`send`], keeping the answer's body.
+async fn send_keeping_body(
+    user: &mut GooseUser,
+    name: &str,
+    builder: RequestBuilder,
+) -> (Outcome, Vec<u8>) {
+    let request = GooseRequest::builder()
+        .name(name)
+        .set_request_builder(builder)
+        .build();
+    match user.request(request).await {
+        Ok(GooseResponse {
+            response: Ok(response),
+            ..
+        }) => {
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            (Outcome::Status(status), body)
+        }
+        _ => (Outcome::Failed, Vec::new()),
+    }
+}
+
+/// The order a checkout's answer acknowledges, if it is a confirmed one.
+fn acknowledged(body: &[u8], authorization: &str) -> Option<Acknowledged> {
+    let order: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if order["status"] != "confirmed" {
+        return None;
+    }
+    let units = order["lines"]
+        .as_array()?
+        .iter()
+        .map(|line| line["quantity"].as_u64())
+        .sum::<Option<u64>>()?;
+    Some(Acknowledged {
+        order_id: order["order_id"].as_u64()?,
+        total_cents: order["total_cents"].as_u64()?,
+        units,
+        authorization: authorization.to_owned(),
+    })
+}
+
 /// Sends through goose, named `name` in goose's metrics, and says how it ended.
 async fn send(user: &mut GooseUser, name: &str, builder: RequestBuilder) -> Outcome {
     let request = GooseRequest::builder()
@@ -437,6 +493,21 @@ mod tests {
         );
         assert_eq!(mix.to_string(), "product-page=40,checkout=2");
         assert_eq!(Mix::shop().to_string().parse::<Mix>().unwrap(), Mix::shop());
+    }
+
+    #[test]
+    fn only_a_confirmed_checkout_goes_in_the_ledger() {
+        let body = br#"{"order_id":7,"status":"confirmed","total_cents":1250,
+            "lines":[{"sku":"SKU-00001","quantity":2},{"sku":"SKU-00002","quantity":1}]}"#;
+        let order = acknowledged(body, "Bearer t").unwrap();
+        assert_eq!(
+            (order.order_id, order.total_cents, order.units),
+            (7, 1250, 3)
+        );
+        assert_eq!(order.authorization, "Bearer t");
+        let failed = br#"{"order_id":8,"status":"failed","total_cents":1,"lines":[]}"#;
+        assert_eq!(acknowledged(failed, "Bearer t"), None);
+        assert_eq!(acknowledged(b"not json", "Bearer t"), None);
     }
 
     #[test]
@@ -479,6 +550,7 @@ mod tests {
             products: 100,
             username_prefix: "t".to_owned(),
             seed: 1,
+            ledger: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let empty = Shopper::default();

@@ -173,6 +173,7 @@ pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
         products: profile.products,
         username_prefix: format!("m{n}u"),
         seed: seed.wrapping_add(n),
+        ledger: None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The generator against real deployed processes: a frozen server shows in the
-//! corrected latency and not in the service time, and an interrupted run leaves no
-//! process behind.
+//! corrected latency and not in the service time, a dead process is restarted, and
+//! every acknowledged checkout is found again by the audit.
 
 mod support;
 
@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loadgen::RateProfile;
+use loadgen::audit::{Ledger, Violation, audit};
 use loadgen::deploy::{DeployOptions, Deployment, System};
 use loadgen::goose_driver::Get;
+use loadgen::journeys::{Action, Mix, ShopJourney};
 use loadgen::measure::{Load, Sut, measure};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -137,4 +139,64 @@ fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| s.split_whitespace().nth(2) == Some("Z"))
         .unwrap_or(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
+        .await
+        .unwrap();
+    let ledger = Arc::new(Ledger::default());
+    let shoppers = Arc::new(ShopJourney {
+        // Each checkout fills its cart first.
+        mix: Mix::only(Action::Checkout),
+        products: 200,
+        username_prefix: "audited".to_owned(),
+        seed: 5,
+        ledger: Some(ledger.clone()),
+    });
+    let load = Load {
+        label: "checkouts".to_owned(),
+        profile: RateProfile::constant(40.0, Duration::from_secs(3)).unwrap(),
+        users: 8,
+        warm_up: Duration::ZERO,
+        deadline: Duration::from_secs(5),
+    };
+    let sut = Sut::of(&monolith).await;
+    let m = measure(
+        &sut,
+        shoppers,
+        &load,
+        &support::bench(4).await,
+        Duration::from_secs(1),
+    )
+    .await
+    .unwrap();
+    let checkouts = m.endpoints["checkout"].successes;
+    let acknowledged = ledger.entries();
+    assert!(checkouts >= 20, "{:?}", m.endpoints);
+    assert_eq!(acknowledged.len() as u64, checkouts);
+
+    let violations = audit(
+        &monolith.url,
+        &monolith.admin_token().unwrap(),
+        &acknowledged,
+    )
+    .await
+    .unwrap();
+    assert_eq!(violations, vec![]);
+    // And an order the shop never acknowledged is reported lost, as it should be.
+    let mut forged = acknowledged[0].clone();
+    forged.order_id = 9_999_999;
+    let violations = audit(&monolith.url, &monolith.admin_token().unwrap(), &[forged])
+        .await
+        .unwrap();
+    assert_eq!(
+        violations,
+        vec![Violation::LostOrder {
+            order_id: 9_999_999
+        }]
+    );
+    monolith.stop(Duration::from_secs(5)).await.unwrap();
 }
