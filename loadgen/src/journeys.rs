@@ -386,10 +386,10 @@ impl ShopJourney {
                 // stale line only makes a later removal a 404, never a wrong figure.
                 if outcome.is_success() {
                     shopper.cart.clear();
-                    if let (Some(ledger), Some(auth)) = (&self.ledger, auth) {
-                        if let Some(order) = acknowledged(&body, auth) {
-                            ledger.record(order);
-                        }
+                    if let (Some(ledger), Some(auth)) = (&self.ledger, auth)
+                        && let Some(order) = acknowledged(&body, auth)
+                    {
+                        ledger.record(order);
                     }
                 }
                 outcome
