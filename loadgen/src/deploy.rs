@@ -246,6 +246,17 @@ impl Deployment {
         self.members.iter().map(|m| m.name.clone()).collect()
     }
 
+    /// Sends `signal` to the process called `process` (`monolith`, `catalog-0`).
+    pub async fn signal(&self, process: &str, signal: nix::sys::signal::Signal) -> Result<()> {
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.name == process)
+            .ok_or_else(|| anyhow::anyhow!("no process `{process}` in this deployment"))?;
+        member.process.lock().await.signal(signal);
+        Ok(())
+    }
+
     /// Every process now, for the cost sampler.
     pub async fn watched(&self) -> Vec<Watched> {
         let mut watched = Vec::new();

@@ -24,6 +24,8 @@
 //! - [`pinning`]: separate cores for the generator and the system under test.
 //! - [`cgroups`]: per-process CPU and memory limits, where the machine allows.
 //! - [`deploy`]: the monolith, the split build or the ceiling as supervised processes.
+//! - [`faults`]: a component misbehaving, or the process hosting it killed or frozen,
+//!   at the same logical spot in either architecture.
 //!
 //! Running:
 //! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
@@ -35,6 +37,7 @@ pub mod binaries;
 pub mod cgroups;
 pub mod cost;
 pub mod deploy;
+pub mod faults;
 pub mod goose_driver;
 pub mod journeys;
 pub mod measure;

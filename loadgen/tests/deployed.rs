@@ -1,6 +1,7 @@
 //! The generator against real deployed processes: a frozen server shows in the
-//! corrected latency and not in the service time, a dead process is restarted, and
-//! every acknowledged checkout is found again by the audit.
+//! corrected latency and not in the service time, each fault does what it says (a
+//! killed process is restarted, a hung component and a frozen process stop answering
+//! until cleared), and every acknowledged checkout is found again by the audit.
 
 mod support;
 
@@ -11,11 +12,14 @@ use std::time::Duration;
 use loadgen::RateProfile;
 use loadgen::audit::{Ledger, Violation, audit};
 use loadgen::deploy::{DeployOptions, Deployment, System};
+use loadgen::faults::Injection;
 use loadgen::goose_driver::Get;
 use loadgen::journeys::{Action, Mix, ShopJourney};
 use loadgen::measure::{Load, Sut, measure};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use shop_domain::Component;
+use shop_faults::Fault;
 
 fn options(dir: &Path) -> DeployOptions {
     DeployOptions {
@@ -99,7 +103,11 @@ async fn a_process_that_dies_is_restarted_and_both_are_recorded() {
         .await
         .unwrap();
     let before = monolith.watched().await[0].pid;
-    kill(Pid::from_raw(before), Signal::SIGKILL).unwrap();
+    let crash = Injection::Kill {
+        component: Component::Payments,
+        replica: 0,
+    };
+    monolith.inject(&crash).await.unwrap();
     let mut waited = Duration::ZERO;
     loop {
         let events = monolith.events();
@@ -198,5 +206,37 @@ async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_
             order_id: 9_999_999
         }]
     );
+    monolith.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let page = format!("{}/api/products/SKU-00001", monolith.url);
+    let answers = || async { client.get(&page).send().await.map(|r| r.status().as_u16()) };
+    assert_eq!(answers().await.unwrap(), 200);
+
+    let hang = Injection::Component {
+        component: Component::Catalog,
+        fault: Fault::Hang,
+    };
+    let freeze = Injection::Freeze {
+        component: Component::Catalog,
+        replica: 0,
+    };
+    for injection in [hang, freeze] {
+        monolith.inject(&injection).await.unwrap();
+        let stuck = answers().await.unwrap_err();
+        assert!(stuck.is_timeout(), "{injection}: {stuck}");
+        monolith.clear(&injection).await.unwrap();
+        assert_eq!(answers().await.unwrap(), 200, "{injection} cleared");
+    }
     monolith.stop(Duration::from_secs(5)).await.unwrap();
 }

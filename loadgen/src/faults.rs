@@ -1,0 +1,123 @@
+//! Faults put into a running deployment at the same logical spot whatever the
+//! architecture: a component misbehaving (through `/admin/faults`, which the split
+//! gateway forwards to the service hosting the component), or the process hosting a
+//! component crashing or freezing (the monolith itself, or the component's replica).
+//! What follows from the fault is the architecture's business.
+
+use std::fmt;
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::Signal;
+use serde::Serialize;
+use shop_domain::Component;
+use shop_faults::Fault;
+
+use crate::deploy::{Deployment, System};
+
+/// One fault, and where it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "injection", rename_all = "kebab-case")]
+pub enum Injection {
+    /// Every call into `component` misbehaves as `fault` says, until cleared.
+    Component { component: Component, fault: Fault },
+    /// The process hosting `component` (replica `replica` in the split build) is
+    /// killed with SIGKILL, as a crash would; the supervisor restarts it.
+    Kill {
+        component: Component,
+        replica: usize,
+    },
+    /// The process hosting `component` stops (SIGSTOP) until cleared (SIGCONT).
+    Freeze {
+        component: Component,
+        replica: usize,
+    },
+}
+
+impl fmt::Display for Injection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Injection::Component { component, fault } => write!(f, "{fault:?} in {component}"),
+            Injection::Kill { component, replica } => {
+                write!(
+                    f,
+                    "kill the process hosting {component} (replica {replica})"
+                )
+            }
+            Injection::Freeze { component, replica } => {
+                write!(
+                    f,
+                    "freeze the process hosting {component} (replica {replica})"
+                )
+            }
+        }
+    }
+}
+
+impl Deployment {
+    /// The process that hosts `component`: the monolith whole, or the service's
+    /// replica `replica`.
+    pub fn process_hosting(&self, component: Component, replica: usize) -> Result<String> {
+        match self.system {
+            System::Monolith => Ok("monolith".to_owned()),
+            System::Split => Ok(format!("{component}-{replica}")),
+            System::Ceiling => bail!("the ceiling hosts no component"),
+        }
+    }
+
+    /// Puts `injection` in.
+    pub async fn inject(&self, injection: &Injection) -> Result<()> {
+        match injection {
+            Injection::Component { component, fault } => {
+                let response = self
+                    .admin(reqwest::Method::PUT, *component)?
+                    .json(fault)
+                    .send()
+                    .await?;
+                response
+                    .error_for_status()
+                    .with_context(|| format!("setting {injection}"))?;
+                Ok(())
+            }
+            Injection::Kill { component, replica } => {
+                let process = self.process_hosting(*component, *replica)?;
+                self.signal(&process, Signal::SIGKILL).await
+            }
+            Injection::Freeze { component, replica } => {
+                let process = self.process_hosting(*component, *replica)?;
+                self.signal(&process, Signal::SIGSTOP).await
+            }
+        }
+    }
+
+    /// Takes `injection` out (a kill has nothing to take out: the supervisor restarts
+    /// the process by itself).
+    pub async fn clear(&self, injection: &Injection) -> Result<()> {
+        match injection {
+            Injection::Component { component, .. } => {
+                self.admin(reqwest::Method::DELETE, *component)?
+                    .send()
+                    .await?
+                    .error_for_status()
+                    .with_context(|| format!("clearing {injection}"))?;
+                Ok(())
+            }
+            Injection::Kill { .. } => Ok(()),
+            Injection::Freeze { component, replica } => {
+                let process = self.process_hosting(*component, *replica)?;
+                self.signal(&process, Signal::SIGCONT).await
+            }
+        }
+    }
+
+    /// A request to `/admin/faults/{component}`, with the admin token.
+    fn admin(
+        &self,
+        method: reqwest::Method,
+        component: Component,
+    ) -> Result<reqwest::RequestBuilder> {
+        let url = format!("{}/admin/faults/{component}", self.url);
+        Ok(reqwest::Client::new()
+            .request(method, url)
+            .header("x-admin-token", self.admin_token()?))
+    }
+}
