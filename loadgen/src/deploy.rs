@@ -242,10 +242,6 @@ impl Deployment {
         Ok(token.trim().to_owned())
     }
 
-    pub fn process_names(&self) -> Vec<String> {
-        self.members.iter().map(|m| m.name.clone()).collect()
-    }
-
     /// Sends `signal` to the process called `process` (`monolith`, `catalog-0`).
     pub async fn signal(&self, process: &str, signal: nix::sys::signal::Signal) -> Result<()> {
         let member = self

@@ -236,12 +236,12 @@ impl Journey for ShopJourney {
             "password": self.password(),
         });
         let failed = |e: Box<TransactionError>| format!("user {index}: {e}");
-        let builder = post(user, "/api/users", None).map_err(failed)?;
+        let builder = request(user, GooseMethod::Post, "/api/users", None).map_err(failed)?;
         let registered = send(user, "register", builder.json(&credentials)).await;
         if !matches!(registered, Outcome::Status(201 | 409)) {
             return Err(format!("registering user {index}: {registered:?}"));
         }
-        let builder = post(user, "/api/sessions", None)
+        let builder = request(user, GooseMethod::Post, "/api/sessions", None)
             .map_err(failed)?
             .json(&credentials);
         let request = GooseRequest::builder()
@@ -317,41 +317,42 @@ impl ShopJourney {
             Action::List => {
                 let page = rng.random_range(1..=(self.products / 20).clamp(1, 50));
                 let path = format!("/api/products?page={page}");
-                send(
-                    user,
-                    name,
-                    user.get_request_builder(&GooseMethod::Get, &path)?,
-                )
-                .await
+                send(user, name, request(user, GooseMethod::Get, &path, None)?).await
             }
             Action::Search => {
                 let word = SEARCH_WORDS[rng.random_range(0..SEARCH_WORDS.len())];
                 let path = format!("/api/search?q={word}");
-                send(
-                    user,
-                    name,
-                    user.get_request_builder(&GooseMethod::Get, &path)?,
-                )
-                .await
+                send(user, name, request(user, GooseMethod::Get, &path, None)?).await
             }
             Action::ProductPage => {
                 let path = format!("/api/products/{}", self.sku(rng));
+                send(user, name, request(user, GooseMethod::Get, &path, None)?).await
+            }
+            Action::Recommendations => {
                 send(
                     user,
                     name,
-                    user.get_request_builder(&GooseMethod::Get, &path)?,
+                    request(user, GooseMethod::Get, "/api/recommendations?limit=8", auth)?,
                 )
                 .await
             }
-            Action::Recommendations => {
-                send(user, name, get(user, "/api/recommendations?limit=8", auth)?).await
+            Action::ViewCart => {
+                send(
+                    user,
+                    name,
+                    request(user, GooseMethod::Get, "/api/cart", auth)?,
+                )
+                .await
             }
-            Action::ViewCart => send(user, name, get(user, "/api/cart", auth)?).await,
             Action::AddToCart => {
                 let sku = self.sku(rng);
                 let body = json!({ "sku": sku, "quantity": 1 });
-                let outcome =
-                    send(user, name, post(user, "/api/cart/items", auth)?.json(&body)).await;
+                let outcome = send(
+                    user,
+                    name,
+                    request(user, GooseMethod::Post, "/api/cart/items", auth)?.json(&body),
+                )
+                .await;
                 if outcome.is_success() && !shopper.cart.contains(&sku) {
                     shopper.cart.push(sku);
                 }
@@ -360,10 +361,7 @@ impl ShopJourney {
             Action::RemoveFromCart => {
                 let at = rng.random_range(0..shopper.cart.len());
                 let path = format!("/api/cart/items/{}", shopper.cart[at]);
-                let mut builder = user.get_request_builder(&GooseMethod::Delete, &path)?;
-                if let Some(auth) = auth {
-                    builder = builder.header("authorization", auth);
-                }
+                let builder = request(user, GooseMethod::Delete, &path, auth)?;
                 let outcome = send(user, name, builder).await;
                 if outcome.is_success() {
                     shopper.cart.swap_remove(at);
@@ -378,7 +376,7 @@ impl ShopJourney {
                     "{}{}-c{}",
                     self.username_prefix, shopper.index, shopper.checkouts
                 );
-                let builder = post(user, "/api/checkout", auth)?
+                let builder = request(user, GooseMethod::Post, "/api/checkout", auth)?
                     .header("idempotency-key", key)
                     .json(&json!({ "card_number": CARD }));
                 let (outcome, body) = send_keeping_body(user, name, builder).await;
@@ -399,26 +397,14 @@ impl ShopJourney {
     }
 }
 
-/// A GET of `path` with the shopper's authorization.
-fn get(
+/// A `method` request to `path`, with the shopper's authorization if it has one.
+fn request(
     user: &GooseUser,
+    method: GooseMethod,
     path: &str,
     auth: Option<&str>,
 ) -> Result<RequestBuilder, Box<TransactionError>> {
-    let builder = user.get_request_builder(&GooseMethod::Get, path)?;
-    Ok(match auth {
-        Some(auth) => builder.header("authorization", auth),
-        None => builder,
-    })
-}
-
-/// A POST to `path` with the shopper's authorization.
-fn post(
-    user: &GooseUser,
-    path: &str,
-    auth: Option<&str>,
-) -> Result<RequestBuilder, Box<TransactionError>> {
-    let builder = user.get_request_builder(&GooseMethod::Post, path)?;
+    let builder = user.get_request_builder(&method, path)?;
     Ok(match auth {
         Some(auth) => builder.header("authorization", auth),
         None => builder,

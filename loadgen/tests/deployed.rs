@@ -34,6 +34,13 @@ fn options(dir: &Path) -> DeployOptions {
     }
 }
 
+/// A monolith of 200 products deployed in `dir`.
+async fn monolith(dir: &Path) -> Deployment {
+    Deployment::start(System::Monolith, &options(dir), None)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stopped_for_a_second_shows_in_the_corrected_tail_not_the_service_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,9 +106,7 @@ async fn a_server_stopped_for_a_second_shows_in_the_corrected_tail_not_the_servi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_that_dies_is_restarted_and_both_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
-        .await
-        .unwrap();
+    let monolith = monolith(dir.path()).await;
     let before = monolith.watched().await[0].pid;
     let crash = Injection::Kill {
         component: Component::Payments,
@@ -152,9 +157,7 @@ fn is_zombie(pid: i32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_balance() {
     let dir = tempfile::tempdir().unwrap();
-    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
-        .await
-        .unwrap();
+    let monolith = monolith(dir.path()).await;
     let ledger = Arc::new(Ledger::default());
     let shoppers = Arc::new(ShopJourney {
         // Each checkout fills its cart first.
@@ -212,9 +215,7 @@ async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
     let dir = tempfile::tempdir().unwrap();
-    let monolith = Deployment::start(System::Monolith, &options(dir.path()), None)
-        .await
-        .unwrap();
+    let monolith = monolith(dir.path()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(800))
         .build()
