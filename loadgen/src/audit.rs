@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -107,19 +107,8 @@ pub async fn audit(
     admin_token: &str,
     ledger: &[Acknowledged],
 ) -> Result<Vec<Violation>> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let books: AuditReport = client
-        .get(format!("{url}/admin/audit"))
-        .header("x-admin-token", admin_token)
-        .send()
-        .await?
-        .error_for_status()
-        .context("reading /admin/audit")?
-        .json()
-        .await
-        .context("reading /admin/audit")?;
+    let client = client()?;
+    let books = books(&client, url, admin_token).await?;
     let mut read_back = BTreeMap::new();
     for order in ledger {
         let response = client
@@ -153,6 +142,45 @@ pub async fn audit(
         |a| read_back.get(&a.order_id).cloned(),
         &books,
     ))
+}
+
+/// Waits until the shop at `url` has settled every order (none pending, none with its
+/// stock commit or cart cleanup still to do), for at most `limit`; answers whether it
+/// did. A shop that does not answer yet (a process still restarting) is waited for
+/// too; if it never does, that is the error.
+pub async fn settle(url: &str, admin_token: &str, limit: Duration) -> Result<bool> {
+    let client = client()?;
+    let until = Instant::now() + limit;
+    loop {
+        match books(&client, url, admin_token).await {
+            Ok(books) if books.orders.pending == 0 && books.orders.unsettled == 0 => {
+                return Ok(true);
+            }
+            Ok(_) if Instant::now() >= until => return Ok(false),
+            Err(e) if Instant::now() >= until => return Err(e),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?)
+}
+
+/// The shop's books, from `/admin/audit`.
+async fn books(client: &reqwest::Client, url: &str, admin_token: &str) -> Result<AuditReport> {
+    client
+        .get(format!("{url}/admin/audit"))
+        .header("x-admin-token", admin_token)
+        .send()
+        .await?
+        .error_for_status()
+        .context("reading /admin/audit")?
+        .json()
+        .await
+        .context("reading /admin/audit")
 }
 
 /// Holds `ledger` against the orders as read back (`read_back` answers `None` for an

@@ -22,7 +22,7 @@ use goose::prelude::*;
 use crate::open_loop::{Users, take_turn};
 use crate::record::{Outcome, Recorder};
 use crate::schedule::{Arrivals, RateProfile, Schedule};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// What a goose user does: once when it starts, then one step at each send it claims.
 pub trait Journey: Send + Sync + 'static {
@@ -97,6 +97,8 @@ struct Shared {
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
     collected: Mutex<Option<Recorder>>,
+    /// Told the schedule's start, once it has one.
+    announce: Mutex<Option<oneshot::Sender<Instant>>>,
 }
 
 impl Shared {
@@ -104,8 +106,18 @@ impl Shared {
     fn start_schedule(&self) -> Arc<Schedule> {
         self.schedule
             .get_or_init(|| {
+                let start = Instant::now() + Duration::from_millis(20);
+                if let Some(announce) = self
+                    .announce
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                {
+                    // Nobody listening is no reason to stop.
+                    let _ = announce.send(start);
+                }
                 Arc::new(Schedule::new(
-                    Instant::now() + Duration::from_millis(20),
+                    start,
                     self.plan.profile.clone(),
                     self.plan.arrivals,
                     self.plan.seed,
@@ -143,6 +155,18 @@ pub async fn run<J: Journey>(
     users: Users,
     journey: Arc<J>,
 ) -> Result<GooseRun, GooseError> {
+    run_announcing(target, plan, users, journey, None).await
+}
+
+/// [`run`], telling `announce` when the schedule starts (so that something can happen
+/// at a set time into it: a fault, say).
+pub async fn run_announcing<J: Journey>(
+    target: &Target,
+    plan: Plan,
+    users: Users,
+    journey: Arc<J>,
+    announce: Option<oneshot::Sender<Instant>>,
+) -> Result<GooseRun, GooseError> {
     let shared = Arc::new(Shared {
         schedule: OnceLock::new(),
         ready: AtomicUsize::new(0),
@@ -153,6 +177,7 @@ pub async fn run<J: Journey>(
         failed: AtomicU64::new(0),
         first_error: Mutex::new(None),
         collected: Mutex::new(None),
+        announce: Mutex::new(announce),
     });
 
     let start: TransactionFunction = {
@@ -208,7 +233,9 @@ pub async fn run<J: Journey>(
                         .collected
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .get_or_insert_with(|| Recorder::new(schedule.start(), users.warm_up))
+                        .get_or_insert_with(|| {
+                            Recorder::new(schedule.start(), users.warm_up, users.objective)
+                        })
                         .record(endpoint, sample);
                 }
                 Ok(())
@@ -245,7 +272,7 @@ pub async fn run<J: Journey>(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take()
-        .unwrap_or_else(|| Recorder::new(schedule.start(), users.warm_up));
+        .unwrap_or_else(|| Recorder::new(schedule.start(), users.warm_up, users.objective));
     Ok(GooseRun {
         recorder,
         goose,

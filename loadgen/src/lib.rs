@@ -29,12 +29,16 @@
 //!
 //! Running:
 //! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
+//! - [`partial_failure`]: a fault in one component under load, what it reached, how
+//!   long it took to recover, and the audit after it.
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
+//! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
 
 pub mod audit;
 pub mod binaries;
 pub mod cgroups;
+pub mod claims;
 pub mod cost;
 pub mod deploy;
 pub mod faults;
@@ -42,6 +46,7 @@ pub mod goose_driver;
 pub mod journeys;
 pub mod measure;
 pub mod open_loop;
+pub mod partial_failure;
 pub mod pinning;
 pub mod record;
 pub mod results;

@@ -217,6 +217,9 @@ fn run(args: RunArgs) -> ExitCode {
                 println!("results: {}", dir.join("run.json").display());
                 if run.interrupted {
                     ExitCode::from(130)
+                } else if run.failed() {
+                    eprintln!("a scenario failed: the books did not balance after its fault");
+                    ExitCode::FAILURE
                 } else {
                     ExitCode::SUCCESS
                 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use tokio::sync::oneshot;
 
 use crate::cost::{Sampler, Series, Watched};
 use crate::deploy::Deployment;
@@ -144,6 +145,8 @@ pub struct Second {
     pub endpoint: String,
     pub requests: u64,
     pub successes: u64,
+    /// Successes within the objective.
+    pub good: u64,
     pub errors: u64,
     /// The errors by `503`, `timeout`, `failed`.
     pub errors_by: BTreeMap<String, u64>,
@@ -270,6 +273,30 @@ pub async fn measure<J: Journey>(
     bench: &Bench,
     slo: Slo,
 ) -> Result<Measurement> {
+    let observed = measure_during(sut, journey, load, bench, slo, async |_| Ok(())).await?;
+    Ok(observed.measurement)
+}
+
+/// What [`measure_during`] found: the measurement, the run's record (for stretches
+/// finer than the whole: before, during and after a fault), and what ran beside.
+#[derive(Debug)]
+pub struct Observed<T> {
+    pub measurement: Measurement,
+    pub recorder: Recorder,
+    pub beside: T,
+}
+
+/// [`measure`], running `beside` alongside the load from the moment its schedule
+/// starts (it is handed that instant, the origin of the timeline's seconds). The load
+/// runs to its end whatever `beside` does; an error of either is the measurement's.
+pub async fn measure_during<J: Journey, T>(
+    sut: &Sut,
+    journey: Arc<J>,
+    load: &Load,
+    bench: &Bench,
+    slo: Slo,
+    beside: impl AsyncFnOnce(Instant) -> Result<T>,
+) -> Result<Observed<T>> {
     let mut watched = sut.processes.clone();
     let sut_count = watched.len();
     watched.push(Watched {
@@ -288,6 +315,7 @@ pub async fn measure<J: Journey>(
         count: load.users,
         warm_up: load.warm_up,
         deadline: load.deadline,
+        objective: slo,
     };
     let target = goose_driver::Target {
         host: sut.url.clone(),
@@ -302,10 +330,16 @@ pub async fn measure<J: Journey>(
     if let Some(dir) = &bench.goose_reports {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let (announce, started) = oneshot::channel();
+    let load_run = goose_driver::run_announcing(&target, plan, users, journey, Some(announce));
+    let alongside = async move {
+        let start = started.await.context("the load's schedule never started")?;
+        beside(start).await
+    };
+    let (run, beside) = tokio::join!(load_run, alongside);
     // goose's errors carry their detail only in Debug.
-    let run = goose_driver::run(&target, plan, users, journey)
-        .await
-        .map_err(|e| anyhow::anyhow!("running goose: {e:?}"))?;
+    let run = run.map_err(|e| anyhow::anyhow!("running goose: {e:?}"))?;
+    let beside = beside?;
     let series = sampler.stop().await;
     // Cost counts over the measured stretch only: not the users' logins (password
     // hashing on the server), not the warm-up, not goose's start and report.
@@ -319,15 +353,12 @@ pub async fn measure<J: Journey>(
     let intended =
         Schedule::intended_from(&load.profile, Arrivals::Poisson, bench.seed, load.warm_up);
     let window = (measured_from, measured_to);
-    Ok(summarise(
-        load,
-        bench,
-        slo,
-        &run,
-        intended,
-        (sut, generator),
-        window,
-    ))
+    let measurement = summarise(load, bench, slo, &run, intended, (sut, generator), window);
+    Ok(Observed {
+        measurement,
+        recorder: run.recorder,
+        beside,
+    })
 }
 
 fn summarise(
@@ -428,6 +459,7 @@ fn summarise(
                 endpoint: endpoint.to_string(),
                 requests: tally.requests(),
                 successes: tally.successes,
+                good: tally.good,
                 errors: tally.requests() - tally.successes,
                 errors_by: Summary::of(tally).errors,
                 p50_ms: tally.corrected.value_at_quantile(0.5) as f64 / 1e6,
@@ -595,6 +627,7 @@ pub async fn calibrate_timer(users: usize, rate: f64, length: Duration) -> Resul
         count: users,
         warm_up: Duration::ZERO,
         deadline: Duration::from_secs(1),
+        objective: Duration::from_secs(1),
     };
     let recorder = crate::open_loop::drive(schedule, users, |_| async {
         ("nothing", Outcome::Status(200))

@@ -21,6 +21,9 @@ pub struct Users {
     /// past the schedule's end sends that fell behind still go. Together they bound the
     /// end of a run, against a frozen server or a generator that fell behind.
     pub deadline: Duration,
+    /// The latency objective: a success answered later than this after its intended
+    /// time is not goodput.
+    pub objective: Duration,
 }
 
 /// Runs `users.count` users against `schedule` until it is over; each send is
@@ -36,7 +39,7 @@ where
             let schedule = schedule.clone();
             let request = request.clone();
             tokio::spawn(async move {
-                let mut recorder = Recorder::new(schedule.start(), users.warm_up);
+                let mut recorder = Recorder::new(schedule.start(), users.warm_up, users.objective);
                 loop {
                     let claimed = Instant::now();
                     let Some(intended) = schedule.claim_by(claimed, users.deadline) else {
@@ -50,7 +53,7 @@ where
             })
         })
         .collect();
-    let mut all = Recorder::new(schedule.start(), users.warm_up);
+    let mut all = Recorder::new(schedule.start(), users.warm_up, users.objective);
     for task in tasks {
         match task.await {
             Ok(recorder) => all.merge(&recorder),

@@ -63,6 +63,8 @@ pub struct Tally {
     pub corrected: Histogram<u64>,
     pub service: Histogram<u64>,
     pub successes: u64,
+    /// Successes answered within the run's objective (from the intended time): goodput.
+    pub good: u64,
     /// Errors by outcome (a status that is not 2xx, a timeout, a failure).
     pub errors: BTreeMap<Outcome, u64>,
 }
@@ -79,34 +81,36 @@ impl Tally {
             corrected: latency_histogram(digits),
             service: latency_histogram(digits),
             successes: 0,
+            good: 0,
             errors: BTreeMap::new(),
         }
     }
 
-    fn second() -> Self {
+    /// An empty tally at the precision of one second's.
+    pub fn second() -> Self {
         Self::new(SECOND_DIGITS)
     }
 
-    fn add(&mut self, sample: &Sample) {
-        record_into(
-            &mut self.corrected,
-            sample.done.saturating_duration_since(sample.intended),
-        );
+    fn add(&mut self, sample: &Sample, objective: Duration) {
+        let corrected = sample.done.saturating_duration_since(sample.intended);
+        record_into(&mut self.corrected, corrected);
         record_into(
             &mut self.service,
             sample.done.saturating_duration_since(sample.sent),
         );
         if sample.outcome.is_success() {
             self.successes += 1;
+            self.good += u64::from(corrected <= objective);
         } else {
             *self.errors.entry(sample.outcome).or_default() += 1;
         }
     }
 
-    fn merge(&mut self, other: &Tally) {
+    pub fn merge(&mut self, other: &Tally) {
         self.corrected.add(&other.corrected).expect("same bounds");
         self.service.add(&other.service).expect("same bounds");
         self.successes += other.successes;
+        self.good += other.good;
         for (outcome, count) in &other.errors {
             *self.errors.entry(*outcome).or_default() += count;
         }
@@ -131,6 +135,8 @@ pub struct Recorder {
     start: Instant,
     /// How long past the start the warm-up lasts; its requests are not recorded.
     warm_up: Duration,
+    /// Successes slower than this (from the intended time) are not good ones.
+    objective: Duration,
     pub endpoints: BTreeMap<&'static str, EndpointRecord>,
     /// How late sends went when their user was free in time (the generator's own lag).
     pub own_lag: Histogram<u64>,
@@ -143,10 +149,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(start: Instant, warm_up: Duration) -> Self {
+    pub fn new(start: Instant, warm_up: Duration, objective: Duration) -> Self {
         Self {
             start,
             warm_up,
+            objective,
             endpoints: BTreeMap::new(),
             own_lag: latency_histogram(RUN_DIGITS),
             late_claims: 0,
@@ -186,12 +193,12 @@ impl Recorder {
         );
         self.last_sent = Some(self.last_sent.map_or(sample.sent, |t| t.max(sample.sent)));
         let record = self.endpoints.entry(endpoint).or_default();
-        record.total.add(&sample);
+        record.total.add(&sample, self.objective);
         record
             .seconds
             .entry(since_start.as_secs())
             .or_insert_with(Tally::second)
-            .add(&sample);
+            .add(&sample, self.objective);
     }
 
     /// Adds what `other` (another user of the same run) recorded.
@@ -213,6 +220,20 @@ impl Recorder {
             (a, b) => a.or(b),
         };
         self.last_sent = self.last_sent.max(other.last_sent);
+    }
+
+    /// Each endpoint over the whole seconds `from..to` since the start.
+    pub fn between(&self, from: u64, to: u64) -> BTreeMap<&'static str, Tally> {
+        self.endpoints
+            .iter()
+            .map(|(endpoint, record)| {
+                let mut tally = Tally::second();
+                for (_, second) in record.seconds.range(from..to) {
+                    tally.merge(second);
+                }
+                (*endpoint, tally)
+            })
+            .collect()
     }
 
     /// Every endpoint together, for the whole run.
@@ -250,7 +271,7 @@ mod tests {
     #[test]
     fn corrected_latency_counts_from_the_intended_time_and_service_time_from_the_send() {
         let start = Instant::now();
-        let mut recorder = Recorder::new(start, Duration::from_secs(1));
+        let mut recorder = Recorder::new(start, Duration::from_secs(1), Duration::from_millis(10));
         // In the warm-up: not recorded.
         recorder.record(
             "page",
@@ -269,6 +290,8 @@ mod tests {
         let page = &recorder.endpoints["page"];
         assert_eq!(page.total.requests(), 2);
         assert_eq!(page.total.successes, 1);
+        // It succeeded, 305 ms after it was meant to go: not within the 10 ms objective.
+        assert_eq!(page.total.good, 0);
         assert_eq!(page.total.errors[&Outcome::Status(503)], 1);
         let ms = |h: &Histogram<u64>, q| h.value_at_quantile(q) as f64 / 1e6;
         assert!((ms(&page.total.corrected, 1.0) - 305.0).abs() < 1.0);
@@ -282,8 +305,9 @@ mod tests {
     #[test]
     fn merging_users_adds_everything_up() {
         let start = Instant::now();
-        let mut a = Recorder::new(start, Duration::ZERO);
-        let mut b = Recorder::new(start, Duration::ZERO);
+        let objective = Duration::from_millis(50);
+        let mut a = Recorder::new(start, Duration::ZERO, objective);
+        let mut b = Recorder::new(start, Duration::ZERO, objective);
         a.record("page", sample(start, 10, 5, 10, 15, Outcome::Status(200)));
         b.record(
             "page",
@@ -295,6 +319,11 @@ mod tests {
         assert_eq!(a.endpoints["page"].seconds.len(), 2);
         assert_eq!(a.overall().requests(), 3);
         assert_eq!(a.overall().errors[&Outcome::Timeout], 1);
+        assert_eq!(a.overall().good, 2);
+        // The first second alone: both successes, not the timeout meant for 1,010 ms.
+        let first = a.between(0, 1);
+        assert_eq!(first["page"].requests() + first["cart"].requests(), 2);
+        assert_eq!(a.between(1, 5)["page"].errors[&Outcome::Timeout], 1);
         assert_eq!(a.own_lag.len(), 3);
         // Three sends between 10 ms and 1,010 ms.
         assert!(

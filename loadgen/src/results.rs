@@ -10,14 +10,16 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use split::topology::Topology;
 
-use crate::deploy::{ProcessEvent, System};
+use crate::claims::ClaimVerdict;
+use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
+use crate::partial_failure::OutageResult;
 use crate::pinning::Cores;
 use crate::scenarios::{Profile, Ramp, Scenario};
 
 /// Bumped whenever a field changes meaning or goes away (adding one does not).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one `loadgen run` found.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +48,8 @@ pub struct Run {
     pub limits: Vec<String>,
     pub interrupted: bool,
     pub scenarios: Vec<ScenarioResult>,
+    /// The verdict on each claim the run has evidence for ([`Run::judge`] fills it).
+    pub claims: Vec<ClaimVerdict>,
 }
 
 /// The machine and the build.
@@ -77,8 +81,24 @@ pub struct SystemResult {
     pub ramp: Option<Ramp>,
     /// Single-endpoint measurements, for `hop-cost`: by endpoint.
     pub endpoints: BTreeMap<String, EndpointResult>,
+    /// The fault, what it did and the audit after it, for the partial-failure
+    /// scenarios.
+    pub outage: Option<OutageResult>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
+}
+
+impl SystemResult {
+    /// A result with nothing in it yet.
+    pub fn empty(system: System) -> Self {
+        Self {
+            system,
+            ramp: None,
+            endpoints: BTreeMap::new(),
+            outage: None,
+            process_events: Vec::new(),
+        }
+    }
 }
 
 /// One endpoint at low load (hop-cost).
@@ -98,6 +118,7 @@ impl Run {
                     .iter()
                     .flat_map(|ramp| ramp.steps.iter())
                     .chain(r.endpoints.values().map(|e| &e.measurement))
+                    .chain(r.outage.iter().map(|o| &o.measurement))
             })
         })
     }
@@ -125,7 +146,8 @@ impl Run {
                     earlier.iter().filter(|m| !m.retried)
                 });
                 let single = result.endpoints.values().map(|e| &e.measurement);
-                for m in steps.chain(single) {
+                let outage = result.outage.iter().map(|o| &o.measurement);
+                for m in steps.chain(single).chain(outage) {
                     if m.verdict == Verdict::GeneratorLimited {
                         reasons.push(format!(
                             "{name} {system} {}: the load generator, not the server, was the limit ({})",
@@ -134,8 +156,16 @@ impl Run {
                         ));
                     }
                 }
+                // A crash the scenario caused, and the restart after it, are the
+                // scenario; a restart that failed is not.
+                let crashes = result.outage.as_ref().is_some_and(|o| o.outage.crashes());
                 for event in &result.process_events {
-                    if !matches!(event.kind, crate::deploy::EventKind::Started { .. }) {
+                    let expected = match event.kind {
+                        EventKind::Started { .. } => true,
+                        EventKind::Exited { .. } | EventKind::Restarted { .. } => crashes,
+                        EventKind::RestartFailed { .. } | EventKind::Unconfined { .. } => false,
+                    };
+                    if !expected {
                         reasons.push(format!(
                             "{name} {system}: {} {:?}",
                             event.process, event.kind
@@ -147,6 +177,12 @@ impl Run {
         self.invalid_because.extend(reasons);
         self.limits = limits;
         self.valid = self.invalid_because.is_empty();
+        self.claims = crate::claims::verdicts(self);
+    }
+
+    /// Whether a scenario failed outright: the books did not balance after a fault.
+    pub fn failed(&self) -> bool {
+        self.claims.iter().any(|c| c.failed)
     }
 
     /// Writes `run.json` into `dir`.
@@ -270,6 +306,7 @@ impl Run {
                 }
             }
         }
+        out.push_str(&crate::claims::outage_table(self));
         let lag: Vec<f64> = self
             .measurements()
             .filter_map(|m| m.cost.generator_cpu_us_per_request)

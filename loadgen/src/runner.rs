@@ -18,6 +18,7 @@ use crate::cgroups::{self, RunGroups};
 use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
 use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
+use crate::partial_failure::{self, Outage};
 use crate::pinning::Cores;
 use crate::results::{
     EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
@@ -136,6 +137,7 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
                 systems: Vec::new(),
             })
             .collect(),
+        claims: Vec::new(),
     };
     let bench = Bench {
         seed: options.seed,
@@ -225,6 +227,14 @@ impl Session<'_> {
             shop_args: vec![
                 "--products".into(),
                 options.profile.products.to_string().into(),
+                // Orders a fault left pending are settled within the audit's wait.
+                "--settle-interval-secs".into(),
+                "1".into(),
+                "--stale-checkout-secs".into(),
+                scenarios::stale_checkout(options.topology.preset)
+                    .as_secs()
+                    .to_string()
+                    .into(),
             ],
             cpus: options
                 .cores
@@ -310,11 +320,22 @@ impl Session<'_> {
                         .await?;
                 with_ramp(system, ramp)
             }
+            Scenario::CrashPayments
+            | Scenario::HangRecommendations
+            | Scenario::SlowInventory
+            | Scenario::ErrorsCatalog => {
+                let outage = Outage::of(scenario).context("a partial-failure scenario")?;
+                let found =
+                    partial_failure::run(deployment, &outage, &options.mix, profile, bench, phase)
+                        .await?;
+                SystemResult {
+                    outage: Some(found),
+                    ..SystemResult::empty(system)
+                }
+            }
             Scenario::HopCost => {
                 let found = scenarios::hop_cost(deployment, profile, bench, phase).await?;
                 SystemResult {
-                    system,
-                    ramp: None,
                     endpoints: found
                         .into_iter()
                         .map(|(action, measurement)| {
@@ -331,7 +352,7 @@ impl Session<'_> {
                             )
                         })
                         .collect(),
-                    process_events: Vec::new(),
+                    ..SystemResult::empty(system)
                 }
             }
         })
@@ -340,10 +361,8 @@ impl Session<'_> {
 
 fn with_ramp(system: System, ramp: scenarios::Ramp) -> SystemResult {
     SystemResult {
-        system,
         ramp: Some(ramp),
-        endpoints: Default::default(),
-        process_events: Vec::new(),
+        ..SystemResult::empty(system)
     }
 }
 

@@ -7,6 +7,9 @@
 //!   a checkout; split minus monolith is what the internal hops add.
 //! - `ceiling`: the product-page ramp against a bare endpoint serving the same bytes,
 //!   and against each architecture: the physical reference.
+//! - `crash-payments`, `hang-recommendations`, `slow-inventory`, `errors-catalog`: a
+//!   fault in one component for a window of a constant load, then an audit of the
+//!   books ([`crate::partial_failure`] runs them).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +19,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::audit::Ledger;
 use crate::deploy::Deployment;
 use crate::journeys::{Action, Mix, ShopJourney};
 use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure};
@@ -31,17 +35,37 @@ pub enum Scenario {
     HopCost,
     /// The product page against a bare endpoint serving the same bytes: the reference.
     Ceiling,
+    /// payments crashes its process on every call for a window.
+    CrashPayments,
+    /// Calls into recommendations hang for a window.
+    HangRecommendations,
+    /// inventory answers 100-200 ms late for a window.
+    SlowInventory,
+    /// 30% of calls into catalog fail for a window.
+    ErrorsCatalog,
 }
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 3] = [Scenario::Capacity, Scenario::HopCost, Scenario::Ceiling];
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Capacity,
+        Scenario::HopCost,
+        Scenario::Ceiling,
+        Scenario::CrashPayments,
+        Scenario::HangRecommendations,
+        Scenario::SlowInventory,
+        Scenario::ErrorsCatalog,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Capacity => "capacity",
             Scenario::HopCost => "hop-cost",
             Scenario::Ceiling => "ceiling",
+            Scenario::CrashPayments => "crash-payments",
+            Scenario::HangRecommendations => "hang-recommendations",
+            Scenario::SlowInventory => "slow-inventory",
+            Scenario::ErrorsCatalog => "errors-catalog",
         }
     }
 
@@ -56,6 +80,18 @@ impl Scenario {
             }
             Scenario::Ceiling => {
                 "the product-page ramp against a bare axum endpoint serving the same bytes, and against each architecture: the physical reference"
+            }
+            Scenario::CrashPayments => {
+                "payments crashes its process on every call for a window under the shop mix: what else stops answering, for how long, and is any money or stock lost"
+            }
+            Scenario::HangRecommendations => {
+                "calls into recommendations hang for a window under the shop mix: which endpoints wait with it, and do the others keep answering"
+            }
+            Scenario::SlowInventory => {
+                "inventory answers 100-200 ms late for a window under the shop mix: how far the slowness spreads"
+            }
+            Scenario::ErrorsCatalog => {
+                "30% of calls into catalog fail for a window under the shop mix: which endpoints fail with it, and do the books stay balanced"
             }
         }
     }
@@ -96,6 +132,37 @@ pub struct Profile {
     /// The longest one request may take.
     #[serde(serialize_with = "seconds")]
     pub deadline: Duration,
+    /// The partial-failure scenarios' load and fault window.
+    pub outage: OutageTiming,
+}
+
+/// The load a partial-failure scenario runs, and where its fault window sits in it
+/// (after the profile's warm-up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutageTiming {
+    /// A constant rate well under both architectures' knees.
+    pub rate: f64,
+    #[serde(serialize_with = "seconds")]
+    pub before: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub during: Duration,
+    /// Long enough for a crashed process to come back and show 5 good seconds.
+    #[serde(serialize_with = "seconds")]
+    pub after: Duration,
+    /// The shoppers' patience: a request unanswered by then counts as timed out.
+    #[serde(serialize_with = "seconds")]
+    pub deadline: Duration,
+    /// The longest the audit waits for the shop to settle its orders.
+    #[serde(serialize_with = "seconds")]
+    pub settle_limit: Duration,
+}
+
+impl OutageTiming {
+    /// Users enough that a hang holding half the mix (the product page and
+    /// recommendations) for the whole deadline leaves the rest free to send on time.
+    pub fn users(&self) -> usize {
+        ((self.rate * self.deadline.as_secs_f64() * 0.6).ceil() as usize + 32).min(1024)
+    }
 }
 
 impl Profile {
@@ -113,6 +180,14 @@ impl Profile {
                 products: 2_000,
                 slo: Duration::from_millis(50),
                 deadline: Duration::from_secs(5),
+                outage: OutageTiming {
+                    rate: 200.0,
+                    before: Duration::from_secs(4),
+                    during: Duration::from_secs(5),
+                    after: Duration::from_secs(12),
+                    deadline: Duration::from_secs(2),
+                    settle_limit: SETTLE_LIMIT,
+                },
             },
             ProfileName::Standard => Self {
                 name,
@@ -126,6 +201,14 @@ impl Profile {
                 products: 10_000,
                 slo: Duration::from_millis(50),
                 deadline: Duration::from_secs(5),
+                outage: OutageTiming {
+                    rate: 300.0,
+                    before: Duration::from_secs(10),
+                    during: Duration::from_secs(10),
+                    after: Duration::from_secs(20),
+                    deadline: Duration::from_secs(2),
+                    settle_limit: SETTLE_LIMIT,
+                },
             },
         }
     }
@@ -141,6 +224,23 @@ impl Profile {
     /// wait for a free user, and the corrected latency counts the wait: the server's.
     pub fn users_for(rate: f64) -> usize {
         ((rate * 0.01).ceil() as usize).clamp(16, 128)
+    }
+}
+
+/// The audit's longest wait for orders to settle: past the longest stale-checkout age
+/// a run deploys with ([`stale_checkout`]), plus two settle passes.
+const SETTLE_LIMIT: Duration = Duration::from_secs(75);
+
+/// How old a pending checkout must be before the shop takes it for dead and
+/// compensates it: longer than a checkout can take under `preset` (the hardened
+/// preset's retries and deadlines add up to [`split::topology::CHECKOUT_DEADLINE`]).
+/// The shop's own default, 120 s, would keep an audit waiting for minutes.
+pub fn stale_checkout(preset: split::topology::Preset) -> Duration {
+    match preset {
+        split::topology::Preset::Bare => Duration::from_secs(15),
+        split::topology::Preset::Hardened => {
+            split::topology::CHECKOUT_DEADLINE + Duration::from_secs(20)
+        }
     }
 }
 
@@ -165,7 +265,13 @@ pub struct Ramp {
 
 /// Shoppers following `mix`, new ones: every call gives its users fresh accounts (so
 /// empty carts, new checkout keys), whatever ran before on the deployment.
-pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
+/// `ledger`, if given, has every checkout they see acknowledged written in it.
+pub fn journey(
+    mix: Mix,
+    profile: &Profile,
+    seed: u64,
+    ledger: Option<Arc<Ledger>>,
+) -> Arc<ShopJourney> {
     static MEASUREMENTS: AtomicU64 = AtomicU64::new(0);
     let n = MEASUREMENTS.fetch_add(1, Ordering::Relaxed);
     Arc::new(ShopJourney {
@@ -173,7 +279,7 @@ pub fn journey(mix: Mix, profile: &Profile, seed: u64) -> Arc<ShopJourney> {
         products: profile.products,
         username_prefix: format!("m{n}u"),
         seed: seed.wrapping_add(n),
-        ledger: None,
+        ledger,
     })
 }
 
@@ -215,7 +321,7 @@ pub async fn ramp(
                 previous.retried = true;
             }
             let sut = Sut::of(deployment).await;
-            let journey = journey(mix.clone(), profile, bench.seed);
+            let journey = journey(mix.clone(), profile, bench.seed, None);
             let step = measure(&sut, journey, &load, bench, profile.slo).await?;
             verdict = step.verdict;
             reasons = step.reasons.join("; ");
@@ -296,7 +402,7 @@ pub async fn hop_cost(
             warm_up: profile.warm_up,
             deadline: profile.deadline,
         };
-        let journey = journey(hop_mix(action), profile, bench.seed);
+        let journey = journey(hop_mix(action), profile, bench.seed, None);
         let sut = Sut::of(deployment).await;
         let measured = measure(&sut, journey, &load, bench, profile.slo).await?;
         found.push((action, measured));

@@ -21,6 +21,7 @@ async fn goose_users_send_every_intended_request_and_goose_keeps_its_own_view() 
         count: 8,
         warm_up: Duration::from_millis(500),
         deadline: Duration::from_secs(2),
+        objective: Duration::from_millis(50),
     };
     let target = goose_driver::Target {
         host,

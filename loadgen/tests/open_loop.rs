@@ -37,6 +37,7 @@ async fn run(base: String, start: Instant, seconds: u64, users: usize) -> (loadg
         count: users,
         warm_up: WARM_UP,
         deadline: Duration::from_secs(2),
+        objective: Duration::from_millis(50),
     };
     let recorder = drive(schedule.clone(), users, move |_| {
         let client = client.clone();

@@ -1,0 +1,472 @@
+//! The partial-failure scenarios (reliability: does a failure stay local?). One
+//! component crashes, hangs, slows down or errors for a window in the middle of a
+//! constant load of the shop's mix, injected at the same logical spot in either
+//! architecture; then the books are audited.
+//!
+//! - [`Outage`]: what goes wrong where, for each scenario.
+//! - [`needs`]: the components each endpoint needs, by the business logic (the same in
+//!   both architectures): the endpoints a fault *should* break.
+//! - [`run`]: the load with the fault in its window, then the audit.
+//! - [`Impact::of`]: what the record says: per endpoint availability, goodput and p99
+//!   before, during and after; the blast radius; time to detect and to recover.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Result;
+use serde::Serialize;
+use shop_domain::Component;
+use shop_faults::Fault;
+
+use crate::audit::{self, Ledger, Violation};
+use crate::deploy::{Deployment, EventKind, component_of, unix_ms};
+use crate::faults::Injection;
+use crate::journeys::{Action, Mix};
+use crate::measure::{Bench, Load, Measurement, Sut, measure_during};
+use crate::record::{Recorder, Tally};
+use crate::scenarios::{Profile, Scenario, journey};
+use crate::schedule::RateProfile;
+
+/// A scenario's fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outage {
+    pub injection: Injection,
+    /// Put back each time the process hosting the component comes back within the
+    /// window: a crash on every call for the whole window (a poison request, a bad
+    /// release), not a single one.
+    pub rearm: bool,
+}
+
+impl Outage {
+    /// The fault of a partial-failure scenario; `None` for the others.
+    pub fn of(scenario: Scenario) -> Option<Self> {
+        let component = |component, fault| Injection::Component { component, fault };
+        let (injection, rearm) = match scenario {
+            Scenario::CrashPayments => (component(Component::Payments, Fault::Abort), true),
+            Scenario::HangRecommendations => {
+                (component(Component::Recommendations, Fault::Hang), false)
+            }
+            Scenario::SlowInventory => (
+                component(
+                    Component::Inventory,
+                    Fault::Slow {
+                        latency_ms: 100,
+                        jitter_ms: 100,
+                    },
+                ),
+                false,
+            ),
+            Scenario::ErrorsCatalog => (
+                component(Component::Catalog, Fault::Fail { rate: 0.3 }),
+                false,
+            ),
+            Scenario::Capacity | Scenario::HopCost | Scenario::Ceiling => return None,
+        };
+        Some(Self { injection, rearm })
+    }
+
+    /// Whether it takes a process down (the supervisor then restarts it).
+    pub fn crashes(&self) -> bool {
+        matches!(
+            self.injection,
+            Injection::Component {
+                fault: Fault::Abort,
+                ..
+            } | Injection::Kill { .. }
+        )
+    }
+
+    /// The component at fault.
+    pub fn component(&self) -> Component {
+        match &self.injection {
+            Injection::Component { component, .. }
+            | Injection::Kill { component, .. }
+            | Injection::Freeze { component, .. } => *component,
+        }
+    }
+}
+
+/// The components `action` needs to answer: the calls its business logic makes,
+/// whatever the wiring (users only at login, which comes before the load).
+pub fn needs(action: Action) -> &'static [Component] {
+    use Component::*;
+    match action {
+        Action::List | Action::Search => &[Catalog],
+        Action::ProductPage => &[Catalog, Inventory, Recommendations],
+        Action::AddToCart | Action::ViewCart | Action::RemoveFromCart => &[Cart, Catalog],
+        Action::Checkout => &[Orders, Cart, Catalog, Inventory, Payments],
+        Action::Recommendations => &[Cart, Orders, Recommendations, Catalog],
+    }
+}
+
+/// When the fault was in, in seconds since the load's start (the timeline's origin)
+/// and as wall-clock time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Window {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub from_unix_ms: u64,
+    pub to_unix_ms: u64,
+    /// Times the fault was put back after its process came back.
+    pub rearmed: u32,
+}
+
+/// One endpoint (or a group) over one stretch of whole seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Stretch {
+    pub from_s: u64,
+    pub to_s: u64,
+    pub requests: u64,
+    /// Share answered with success.
+    pub availability: f64,
+    /// Share answered with success within the objective.
+    pub goodput: f64,
+    pub p99_ms: f64,
+}
+
+impl Stretch {
+    fn of(tally: &Tally, (from_s, to_s): (u64, u64)) -> Self {
+        let share = |n: u64| match tally.requests() {
+            0 => 1.0,
+            all => n as f64 / all as f64,
+        };
+        Self {
+            from_s,
+            to_s,
+            requests: tally.requests(),
+            availability: share(tally.successes),
+            goodput: share(tally.good),
+            p99_ms: tally.corrected.value_at_quantile(0.99) as f64 / 1e6,
+        }
+    }
+
+    /// Whether it kept the objective: at most 1% failed, p99 within it.
+    fn kept(&self, slo: Duration) -> bool {
+        self.requests == 0 || (self.availability >= 0.99 && self.p99_ms <= slo.as_secs_f64() * 1e3)
+    }
+}
+
+/// One endpoint before, during and after the fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointImpact {
+    pub endpoint: String,
+    /// It needs the component at fault: the fault was bound to reach it.
+    pub needs_faulty: bool,
+    pub before: Stretch,
+    pub during: Stretch,
+    pub after: Stretch,
+    /// It kept its objective before and broke it during the fault.
+    pub broke: bool,
+    /// It already missed its objective before the fault.
+    pub out_before: bool,
+}
+
+/// How far the fault reached.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlastRadius {
+    pub endpoints: usize,
+    /// Endpoints that broke their objective during the fault.
+    pub broken: Vec<String>,
+    /// Endpoints that need the faulty component.
+    pub dependent: Vec<String>,
+    /// Broken though they do not need it: what the architecture added to the fault.
+    pub collateral: Vec<String>,
+}
+
+/// What a fault did to one system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Impact {
+    pub endpoints: Vec<EndpointImpact>,
+    pub blast_radius: BlastRadius,
+    /// The endpoints that need the faulty component, and those that do not, together.
+    pub dependent_during: Stretch,
+    pub independent_during: Stretch,
+    /// From the injection to the end of the first second whose goodput (of the
+    /// endpoints that need the component) fell below 95% of before's.
+    pub detected_after_s: Option<f64>,
+    /// From the fault's end to the first of 5 consecutive seconds with goodput back
+    /// within 5% of before's (0 when it never left).
+    pub recovered_after_s: Option<f64>,
+    pub never_recovered: bool,
+    /// Seconds, from the injection on, in which the system as a whole answered fewer
+    /// than half of its requests with success.
+    pub down_seconds: u64,
+}
+
+/// The consistency audit after a fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditOutcome {
+    /// Checkouts acknowledged during the scenario.
+    pub acknowledged: usize,
+    pub violations: Vec<Violation>,
+    /// Whether every order was settled when the audit ran (if not, money and stock
+    /// checks that need it settled were skipped by the shop's audit).
+    pub settled: bool,
+    pub waited_s: f64,
+    /// Set when the audit itself could not run: no verdict, not a pass.
+    pub error: Option<String>,
+}
+
+impl AuditOutcome {
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.violations.is_empty()
+    }
+}
+
+/// What one system did in a partial-failure scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutageResult {
+    pub outage: Outage,
+    pub window: Window,
+    pub measurement: Measurement,
+    pub impact: Impact,
+    pub audit: AuditOutcome,
+}
+
+/// Seconds of goodput within 5% of before's that count as recovered.
+const RECOVERED_FOR: u64 = 5;
+/// How close to before's goodput counts as normal.
+const NORMAL_SHARE: f64 = 0.95;
+
+/// Runs `outage` in its window of a constant load of `mix` against `deployment`, then
+/// audits the books against what was acknowledged.
+pub async fn run(
+    deployment: &Deployment,
+    outage: &Outage,
+    mix: &Mix,
+    profile: &Profile,
+    bench: &Bench,
+    mut progress: impl FnMut(&str, Duration),
+) -> Result<OutageResult> {
+    let timing = &profile.outage;
+    let length = profile.warm_up + timing.before + timing.during + timing.after;
+    progress(&format!("{} under load", outage.injection), length);
+    let load = Load {
+        label: format!("outage-{}", outage.component()),
+        profile: RateProfile::constant(timing.rate, length).map_err(anyhow::Error::msg)?,
+        users: timing.users(),
+        warm_up: profile.warm_up,
+        deadline: timing.deadline,
+    };
+    let ledger = Arc::new(Ledger::default());
+    let shoppers = journey(mix.clone(), profile, bench.seed, Some(ledger.clone()));
+    let sut = Sut::of(deployment).await;
+    let fault_from = profile.warm_up + timing.before;
+    let observed = measure_during(&sut, shoppers, &load, bench, profile.slo, async |start| {
+        in_window(deployment, outage, start, fault_from, timing.during).await
+    })
+    .await?;
+    let window = observed.beside;
+    let impact = Impact::of(&observed.recorder, &window, outage.component(), profile);
+
+    progress("settling and auditing", timing.settle_limit);
+    let audit = audit_after(deployment, &ledger, timing.settle_limit).await;
+    Ok(OutageResult {
+        outage: outage.clone(),
+        window,
+        measurement: observed.measurement,
+        impact,
+        audit,
+    })
+}
+
+/// Puts the fault in at `from` into the load, keeps it there (re-arming it when
+/// asked) for `during`, and takes it out.
+async fn in_window(
+    deployment: &Deployment,
+    outage: &Outage,
+    start: Instant,
+    from: Duration,
+    during: Duration,
+) -> Result<Window> {
+    tokio::time::sleep_until((start + from).into()).await;
+    let injected = Instant::now();
+    let from_unix_ms = unix_ms(SystemTime::now());
+    deployment.inject(&outage.injection).await?;
+    let until = injected + during;
+    let mut rearmed = 0;
+    if outage.rearm {
+        let component = outage.component();
+        let hosting = deployment.process_hosting(component, 0)?;
+        let hosts = |process: &str| process == hosting || component_of(process) == Some(component);
+        let comebacks = || {
+            deployment
+                .events()
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Restarted { .. }) && hosts(&e.process))
+                .count()
+        };
+        let mut seen = comebacks();
+        while Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50).min(until - Instant::now())).await;
+            let now = comebacks();
+            if now > seen && Instant::now() < until {
+                seen = now;
+                deployment.inject(&outage.injection).await?;
+                rearmed += 1;
+            }
+        }
+    } else {
+        tokio::time::sleep_until(until.into()).await;
+    }
+    let cleared = deployment.clear(&outage.injection).await;
+    // An abort's process may be down right now: the one the supervisor starts next
+    // comes up without the fault, so there is nothing left to take out.
+    if !matches!(
+        &outage.injection,
+        Injection::Component {
+            fault: Fault::Abort,
+            ..
+        }
+    ) {
+        cleared?;
+    }
+    Ok(Window {
+        from_s: injected.saturating_duration_since(start).as_secs_f64(),
+        to_s: Instant::now()
+            .saturating_duration_since(start)
+            .as_secs_f64(),
+        from_unix_ms,
+        to_unix_ms: unix_ms(SystemTime::now()),
+        rearmed,
+    })
+}
+
+/// Waits (up to `limit`) for the shop to settle every order, then audits it against
+/// `ledger`. Never fails: an audit that cannot run says why.
+async fn audit_after(deployment: &Deployment, ledger: &Ledger, limit: Duration) -> AuditOutcome {
+    let entries = ledger.entries();
+    let waiting = Instant::now();
+    let outcome = async {
+        let token = deployment.admin_token()?;
+        let settled = audit::settle(&deployment.url, &token, limit).await?;
+        let violations = audit::audit(&deployment.url, &token, &entries).await?;
+        anyhow::Ok((settled, violations))
+    }
+    .await;
+    let waited_s = waiting.elapsed().as_secs_f64();
+    match outcome {
+        Ok((settled, violations)) => AuditOutcome {
+            acknowledged: entries.len(),
+            violations,
+            settled,
+            waited_s,
+            error: None,
+        },
+        Err(e) => AuditOutcome {
+            acknowledged: entries.len(),
+            violations: Vec::new(),
+            settled: false,
+            waited_s,
+            error: Some(format!("{e:#}")),
+        },
+    }
+}
+
+impl Impact {
+    /// What `recorder` says about a fault on `component` over `window`.
+    pub fn of(
+        recorder: &Recorder,
+        window: &Window,
+        component: Component,
+        profile: &Profile,
+    ) -> Self {
+        let first = profile.warm_up.as_secs();
+        let last = recorder
+            .endpoints
+            .values()
+            .filter_map(|record| record.seconds.keys().next_back())
+            .max()
+            .map_or(first, |s| s + 1);
+        // Seconds wholly before the fault, those it touched, those wholly after.
+        let before = (first, (window.from_s.floor() as u64).max(first));
+        let during = (before.1, (window.to_s.ceil() as u64).max(before.1));
+        let after = (during.1, last.max(during.1));
+        let slo = profile.slo;
+
+        let needs_faulty = |endpoint: &str| {
+            endpoint
+                .parse::<Action>()
+                .is_ok_and(|action| needs(action).contains(&component))
+        };
+        let stretches = |(from, to)| recorder.between(from, to);
+        let (b, d, a) = (stretches(before), stretches(during), stretches(after));
+        let mut endpoints = Vec::new();
+        for (endpoint, before_tally) in &b {
+            let before = Stretch::of(before_tally, before);
+            let during = d
+                .get(endpoint)
+                .map(|t| Stretch::of(t, during))
+                .unwrap_or_default();
+            let after = a
+                .get(endpoint)
+                .map(|t| Stretch::of(t, after))
+                .unwrap_or_default();
+            let out_before = !before.kept(slo);
+            endpoints.push(EndpointImpact {
+                endpoint: endpoint.to_string(),
+                needs_faulty: needs_faulty(endpoint),
+                before,
+                during,
+                after,
+                broke: !out_before && !during.kept(slo),
+                out_before,
+            });
+        }
+        let names = |keep: &dyn Fn(&EndpointImpact) -> bool| {
+            endpoints
+                .iter()
+                .filter(|e| keep(e))
+                .map(|e| e.endpoint.clone())
+                .collect::<Vec<_>>()
+        };
+        let blast_radius = BlastRadius {
+            endpoints: endpoints.len(),
+            broken: names(&|e| e.broke),
+            dependent: names(&|e| e.needs_faulty),
+            collateral: names(&|e| e.broke && !e.needs_faulty),
+        };
+
+        // Second by second, the endpoints that need the component together.
+        let group = |dependent: bool, (from, to): (u64, u64)| {
+            let mut tally = Tally::second();
+            for (endpoint, t) in recorder.between(from, to) {
+                if needs_faulty(endpoint) == dependent {
+                    tally.merge(&t);
+                }
+            }
+            tally
+        };
+        let baseline = Stretch::of(&group(true, before), before).goodput;
+        let normal = |second: u64| {
+            let tally = group(true, (second, second + 1));
+            tally.requests() == 0
+                || Stretch::of(&tally, (second, second + 1)).goodput >= NORMAL_SHARE * baseline
+        };
+        let detected_after_s = (during.0..after.1)
+            .find(|&s| !normal(s))
+            .map(|s| ((s + 1) as f64 - window.from_s).max(0.0));
+        let recovered_after_s = (window.to_s.floor() as u64..after.1)
+            .find(|&s| s + RECOVERED_FOR <= after.1 && (s..s + RECOVERED_FOR).all(normal))
+            .map(|s| (s as f64 - window.to_s).max(0.0));
+        let down_seconds = (during.0..after.1)
+            .filter(|&s| {
+                let mut all = Tally::second();
+                for t in recorder.between(s, s + 1).values() {
+                    all.merge(t);
+                }
+                all.requests() > 0 && (all.successes as f64) < 0.5 * all.requests() as f64
+            })
+            .count() as u64;
+        Self {
+            endpoints,
+            blast_radius,
+            dependent_during: Stretch::of(&group(true, during), during),
+            independent_during: Stretch::of(&group(false, during), during),
+            detected_after_s,
+            recovered_after_s,
+            never_recovered: recovered_after_s.is_none(),
+            down_seconds,
+        }
+    }
+}
