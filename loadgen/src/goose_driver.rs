@@ -37,12 +37,20 @@ pub trait Journey: Send + Sync + 'static {
         user: &mut GooseUser,
     ) -> impl Future<Output = Result<Self::State, String>> + Send;
 
-    /// Takes one step: which endpoint it called, and how that ended.
+    /// What one step needs, chosen before it is sent.
+    type Step: Send;
+
+    /// Picks the next step, and names the endpoint it calls: named before it is sent,
+    /// a step that runs out of time still counts against its own endpoint.
+    fn next(&self, state: &mut Self::State) -> (&'static str, Self::Step);
+
+    /// Takes the step; how it ended.
     fn step(
         &self,
         user: &mut GooseUser,
         state: &mut Self::State,
-    ) -> impl Future<Output = (&'static str, Outcome)> + Send;
+        step: Self::Step,
+    ) -> impl Future<Output = Outcome> + Send;
 }
 
 /// What a goose run gives back: our record, goose's own metrics, and how the users'
@@ -219,11 +227,12 @@ pub async fn run_announcing<J: Journey>(
                     let Some(intended) = schedule.claim_by(claimed, users.deadline) else {
                         break;
                     };
-                    let (endpoint, sample) = take_turn(
+                    let (endpoint, step) = journey.next(&mut state);
+                    let sample = take_turn(
                         claimed,
                         intended,
                         users.deadline,
-                        journey.step(user, &mut state),
+                        journey.step(user, &mut state, step),
                     )
                     .await;
                     // One record shared by all users: a user's own would hold a
@@ -296,13 +305,18 @@ pub struct Get {
 
 impl Journey for Get {
     type State = ();
+    type Step = ();
 
     async fn start(&self, _index: usize, _user: &mut GooseUser) -> Result<(), String> {
         Ok(())
     }
 
-    async fn step(&self, user: &mut GooseUser, _state: &mut ()) -> (&'static str, Outcome) {
-        (self.name, outcome_of(user.get(self.path).await).await)
+    fn next(&self, _state: &mut ()) -> (&'static str, ()) {
+        (self.name, ())
+    }
+
+    async fn step(&self, user: &mut GooseUser, _state: &mut (), _step: ()) -> Outcome {
+        outcome_of(user.get(self.path).await).await
     }
 }
 

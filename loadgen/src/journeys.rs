@@ -220,6 +220,8 @@ impl ShopJourney {
 
 impl Journey for ShopJourney {
     type State = Shopper;
+    /// The action, and the seed of its own choices.
+    type Step = (Action, u64);
 
     async fn start(&self, index: usize, user: &mut GooseUser) -> Result<Shopper, String> {
         let rng = Some(ChaCha8Rng::seed_from_u64(self.seed ^ (index as u64) << 20));
@@ -273,18 +275,29 @@ impl Journey for ShopJourney {
         })
     }
 
-    async fn step(&self, user: &mut GooseUser, shopper: &mut Shopper) -> (&'static str, Outcome) {
+    fn next(&self, shopper: &mut Shopper) -> (&'static str, (Action, u64)) {
         let mut rng = shopper
             .rng
             .take()
             .unwrap_or_else(|| ChaCha8Rng::seed_from_u64(self.seed));
         let action = self.choose(&mut rng, shopper);
-        let outcome = match self.request(action, user, shopper, &mut rng).await {
-            Ok(outcome) => outcome,
-            Err(_) => Outcome::Failed,
-        };
+        // The step's own choices (which product) come from a seed drawn here, so a step
+        // cut short by its deadline takes nothing from the shopper's sequence.
+        let seed = rng.random();
         shopper.rng = Some(rng);
-        (action.name(), outcome)
+        (action.name(), (action, seed))
+    }
+
+    async fn step(
+        &self,
+        user: &mut GooseUser,
+        shopper: &mut Shopper,
+        (action, seed): (Action, u64),
+    ) -> Outcome {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.request(action, user, shopper, &mut rng)
+            .await
+            .unwrap_or(Outcome::Failed)
     }
 }
 

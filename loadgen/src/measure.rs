@@ -629,8 +629,8 @@ pub async fn calibrate_timer(users: usize, rate: f64, length: Duration) -> Resul
         deadline: Duration::from_secs(1),
         objective: Duration::from_secs(1),
     };
-    let recorder = crate::open_loop::drive(schedule, users, |_| async {
-        ("nothing", Outcome::Status(200))
+    let recorder = crate::open_loop::drive(schedule, users, |_| {
+        ("nothing", async { Outcome::Status(200) })
     })
     .await;
     Ok(Lag::of(&recorder.own_lag))

@@ -27,12 +27,12 @@ pub struct Users {
 }
 
 /// Runs `users.count` users against `schedule` until it is over; each send is
-/// `request(user)`, answering which endpoint it was and how it ended. Returns what all
-/// users recorded, merged.
+/// `request(user)`: the endpoint it calls, and the request, answering how it ended.
+/// Returns what all users recorded, merged.
 pub async fn drive<F, Fut>(schedule: Arc<Schedule>, users: Users, request: F) -> Recorder
 where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = (&'static str, Outcome)> + Send,
+    F: Fn(usize) -> (&'static str, Fut) + Clone + Send + 'static,
+    Fut: Future<Output = Outcome> + Send,
 {
     let tasks: Vec<_> = (0..users.count)
         .map(|user| {
@@ -45,8 +45,8 @@ where
                     let Some(intended) = schedule.claim_by(claimed, users.deadline) else {
                         break;
                     };
-                    let (endpoint, sample) =
-                        take_turn(claimed, intended, users.deadline, request(user)).await;
+                    let (endpoint, request) = request(user);
+                    let sample = take_turn(claimed, intended, users.deadline, request).await;
                     recorder.record(endpoint, sample);
                 }
                 recorder
@@ -71,21 +71,19 @@ pub async fn take_turn<Fut>(
     intended: Instant,
     deadline: Duration,
     request: Fut,
-) -> (&'static str, Sample)
+) -> Sample
 where
-    Fut: Future<Output = (&'static str, Outcome)>,
+    Fut: Future<Output = Outcome>,
 {
     let sent = wait_until(intended).await;
-    let (endpoint, outcome) = match tokio::time::timeout(deadline, request).await {
-        Ok(answer) => answer,
-        Err(_) => ("(timed out)", Outcome::Timeout),
-    };
-    let sample = Sample {
+    let outcome = tokio::time::timeout(deadline, request)
+        .await
+        .unwrap_or(Outcome::Timeout);
+    Sample {
         intended,
         claimed,
         sent,
         done: Instant::now(),
         outcome,
-    };
-    (endpoint, sample)
+    }
 }

@@ -470,3 +470,170 @@ impl Impact {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Outcome, Sample};
+    use crate::scenarios::ProfileName;
+
+    /// A record of `seconds` seconds: each second, 10 list pages and 5 checkouts, 5 ms
+    /// each, answered as `status(endpoint, second)` says.
+    fn recorded(seconds: u64, status: impl Fn(&str, u64) -> u16) -> Recorder {
+        let start = Instant::now();
+        let mut recorder = Recorder::new(start, Duration::from_secs(1), Duration::from_millis(50));
+        for second in 0..seconds {
+            for (endpoint, count) in [("list", 10), ("checkout", 5)] {
+                for i in 0..count {
+                    let intended = start + Duration::from_millis(second * 1_000 + i * 90);
+                    recorder.record(
+                        endpoint,
+                        Sample {
+                            intended,
+                            claimed: intended,
+                            sent: intended,
+                            done: intended + Duration::from_millis(5),
+                            outcome: Outcome::Status(status(endpoint, second)),
+                        },
+                    );
+                }
+            }
+        }
+        recorder
+    }
+
+    fn window(from_s: f64, to_s: f64) -> Window {
+        Window {
+            from_s,
+            to_s,
+            from_unix_ms: 0,
+            to_unix_ms: 0,
+            rearmed: 0,
+        }
+    }
+
+    fn profile() -> Profile {
+        Profile::of(ProfileName::Quick)
+    }
+
+    #[test]
+    fn a_failure_that_stays_local_breaks_only_what_needs_the_component() {
+        // Checkout fails from second 5 to 10 (one second past the window's end).
+        let recorder = recorded(20, |endpoint, s| match endpoint {
+            "checkout" if (5..11).contains(&s) => 503,
+            _ => 200,
+        });
+        let impact = Impact::of(
+            &recorder,
+            &window(5.0, 10.0),
+            Component::Payments,
+            &profile(),
+        );
+        assert_eq!(impact.blast_radius.broken, ["checkout"]);
+        assert_eq!(impact.blast_radius.dependent, ["checkout"]);
+        assert!(impact.blast_radius.collateral.is_empty());
+        assert_eq!(impact.blast_radius.endpoints, 2);
+        assert_eq!(impact.independent_during.availability, 1.0);
+        assert_eq!(impact.dependent_during.availability, 0.0);
+        // Seen at the end of the first failing second; back at the start of second 11.
+        assert_eq!(impact.detected_after_s, Some(1.0));
+        assert_eq!(impact.recovered_after_s, Some(1.0));
+        assert!(!impact.never_recovered);
+        assert_eq!(impact.down_seconds, 0);
+        let checkout = &impact.endpoints[0];
+        assert_eq!(checkout.endpoint, "checkout");
+        assert_eq!((checkout.before.from_s, checkout.before.to_s), (1, 5));
+        assert_eq!(checkout.before.availability, 1.0);
+        assert_eq!(checkout.after.to_s, 20);
+    }
+
+    #[test]
+    fn a_failure_that_takes_everything_down_shows_as_collateral_and_down_time() {
+        let recorder = recorded(20, |_, s| if (6..9).contains(&s) { 503 } else { 200 });
+        let impact = Impact::of(
+            &recorder,
+            &window(5.5, 8.5),
+            Component::Payments,
+            &profile(),
+        );
+        assert_eq!(impact.blast_radius.collateral, ["list"]);
+        assert_eq!(impact.blast_radius.broken.len(), 2);
+        assert_eq!(impact.down_seconds, 3);
+        // The window's seconds are 5 to 8: three of four failed.
+        assert!((impact.independent_during.availability - 0.25).abs() < 1e-9);
+        assert_eq!(impact.detected_after_s, Some(1.5));
+        assert_eq!(impact.recovered_after_s, Some(0.5));
+    }
+
+    #[test]
+    fn slow_answers_are_not_goodput_and_a_fault_that_never_ends_never_recovers() {
+        // Checkout fails from second 5 to the end: no 5 good seconds after the window.
+        let recorder = recorded(20, |endpoint, s| {
+            if endpoint == "checkout" && s >= 5 {
+                500
+            } else {
+                200
+            }
+        });
+        let impact = Impact::of(
+            &recorder,
+            &window(5.0, 10.0),
+            Component::Payments,
+            &profile(),
+        );
+        assert!(impact.never_recovered);
+        assert_eq!(impact.recovered_after_s, None);
+
+        // Successes later than the objective break it as surely as errors.
+        let start = Instant::now();
+        let mut slow = Recorder::new(start, Duration::ZERO, Duration::from_millis(50));
+        for second in 0..14u64 {
+            let late = if (4..8).contains(&second) { 300 } else { 5 };
+            for i in 0..10 {
+                let intended = start + Duration::from_millis(second * 1_000 + i * 90);
+                slow.record(
+                    "product-page",
+                    Sample {
+                        intended,
+                        claimed: intended,
+                        sent: intended,
+                        done: intended + Duration::from_millis(late),
+                        outcome: Outcome::Status(200),
+                    },
+                );
+            }
+        }
+        let impact = Impact::of(&slow, &window(4.0, 8.0), Component::Inventory, &profile());
+        assert_eq!(impact.blast_radius.broken, ["product-page"]);
+        assert_eq!(impact.dependent_during.availability, 1.0);
+        assert_eq!(impact.dependent_during.goodput, 0.0);
+        assert_eq!(impact.detected_after_s, Some(1.0));
+        assert_eq!(impact.recovered_after_s, Some(0.0));
+    }
+
+    #[test]
+    fn every_endpoint_needs_what_its_business_logic_calls() {
+        assert_eq!(needs(Action::List), [Component::Catalog]);
+        assert!(needs(Action::Checkout).contains(&Component::Payments));
+        assert!(needs(Action::ProductPage).contains(&Component::Recommendations));
+        // Nothing but checkout pays.
+        let paying: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|a| needs(*a).contains(&Component::Payments))
+            .collect();
+        assert_eq!(paying, [Action::Checkout]);
+        // Every partial-failure scenario has a fault, the others none.
+        for scenario in Scenario::ALL {
+            let partial = matches!(
+                scenario,
+                Scenario::CrashPayments
+                    | Scenario::HangRecommendations
+                    | Scenario::SlowInventory
+                    | Scenario::ErrorsCatalog
+            );
+            assert_eq!(Outage::of(scenario).is_some(), partial, "{scenario:?}");
+        }
+        assert!(Outage::of(Scenario::CrashPayments).unwrap().crashes());
+        assert!(!Outage::of(Scenario::HangRecommendations).unwrap().crashes());
+    }
+}

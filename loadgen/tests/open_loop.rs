@@ -42,16 +42,17 @@ async fn run(base: String, start: Instant, seconds: u64, users: usize) -> (loadg
     let recorder = drive(schedule.clone(), users, move |_| {
         let client = client.clone();
         let uri = base.parse().unwrap();
-        async move {
+        let request = async move {
             match client.get(uri).await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let _ = response.into_body().collect().await;
-                    ("fixed", Outcome::Status(status))
+                    Outcome::Status(status)
                 }
-                Err(_) => ("fixed", Outcome::Failed),
+                Err(_) => Outcome::Failed,
             }
-        }
+        };
+        ("fixed", request)
     })
     .await;
     (recorder, schedule.claimed())

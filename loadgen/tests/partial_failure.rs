@@ -1,0 +1,128 @@
+//! A partial-failure scenario run whole against each real architecture: payments
+//! crashes on every call for a window of a checkout-heavy load. In the monolith that
+//! is everyone's crash; in the split build only checkout's. Either way the supervisor
+//! brings the process back, the system recovers, and the audit finds every
+//! acknowledged order and balanced books.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use loadgen::deploy::{DeployOptions, Deployment, EventKind, System};
+use loadgen::partial_failure::{self, Outage, OutageResult};
+use loadgen::scenarios::{Profile, ProfileName, Scenario};
+
+const PRODUCTS: usize = 200;
+
+fn options(dir: &Path) -> DeployOptions {
+    DeployOptions {
+        bins: support::service_bins(),
+        dir: dir.to_owned(),
+        topology: Default::default(),
+        shop_args: [
+            "--products",
+            "200",
+            "--settle-interval-secs",
+            "1",
+            "--stale-checkout-secs",
+            "10",
+        ]
+        .map(Into::into)
+        .to_vec(),
+        cpus: None,
+        start_deadline: Duration::from_secs(60),
+        restart_delay: Duration::from_millis(200),
+        cgroups: None,
+    }
+}
+
+/// A short window in a short load, checkouts a fifth of it so the crash comes quickly.
+fn profile() -> Profile {
+    let mut profile = Profile::of(ProfileName::Quick);
+    profile.products = PRODUCTS;
+    // Debug builds answer a checkout in tens of milliseconds: the objective is about
+    // failures here, not speed.
+    profile.slo = Duration::from_millis(500);
+    profile.outage.rate = 100.0;
+    profile.outage.before = Duration::from_secs(2);
+    profile.outage.during = Duration::from_secs(3);
+    profile.outage.after = Duration::from_secs(8);
+    profile.outage.settle_limit = Duration::from_secs(30);
+    profile
+}
+
+async fn crash_payments(system: System) -> (OutageResult, Vec<EventKind>) {
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = Deployment::start(system, &options(dir.path()), None)
+        .await
+        .unwrap();
+    let outage = Outage::of(Scenario::CrashPayments).unwrap();
+    let mix = "list=6,add-to-cart=2,checkout=2".parse().unwrap();
+    let found = partial_failure::run(
+        &deployment,
+        &outage,
+        &mix,
+        &profile(),
+        &support::bench(11).await,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    let events = deployment
+        .events()
+        .into_iter()
+        .filter(|e| e.process == "monolith" || e.process == "payments-0")
+        .map(|e| e.kind)
+        .collect();
+    deployment.stop(Duration::from_secs(5)).await.unwrap();
+    (found, events)
+}
+
+fn assert_crashed_recovered_and_balanced(found: &OutageResult, events: &[EventKind]) {
+    let window = &found.window;
+    assert!(
+        (window.to_s - window.from_s - 3.0).abs() < 0.5,
+        "{window:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, EventKind::Exited { .. }))
+            && events
+                .iter()
+                .any(|e| matches!(e, EventKind::Restarted { .. })),
+        "{events:?}"
+    );
+    let impact = &found.impact;
+    assert_eq!(impact.blast_radius.dependent, ["checkout"]);
+    assert!(impact.blast_radius.broken.contains(&"checkout".to_owned()));
+    // Between crashes (a 200 ms restart here) some checkouts go through.
+    assert!(impact.dependent_during.availability < 0.9, "{impact:?}");
+    assert!(impact.detected_after_s.is_some(), "{impact:?}");
+    assert!(!impact.never_recovered, "{impact:?}");
+    assert!(found.audit.passed(), "{:?}", found.audit);
+    assert!(found.audit.settled, "{:?}", found.audit);
+    assert!(found.audit.acknowledged >= 10, "{:?}", found.audit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payments_crash_takes_the_whole_monolith_down_and_loses_nothing() {
+    let (found, events) = crash_payments(System::Monolith).await;
+    assert_crashed_recovered_and_balanced(&found, &events);
+    let impact = &found.impact;
+    assert!(
+        impact.blast_radius.collateral.contains(&"list".to_owned()),
+        "{impact:?}"
+    );
+    assert!(impact.independent_during.availability < 0.9, "{impact:?}");
+    assert!(impact.down_seconds >= 1, "{impact:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payments_crash_in_the_split_build_stays_with_checkout_and_loses_nothing() {
+    let (found, events) = crash_payments(System::Split).await;
+    assert_crashed_recovered_and_balanced(&found, &events);
+    let impact = &found.impact;
+    assert!(impact.blast_radius.collateral.is_empty(), "{impact:?}");
+    assert!(impact.independent_during.availability > 0.99, "{impact:?}");
+    assert_eq!(impact.down_seconds, 0, "{impact:?}");
+}
