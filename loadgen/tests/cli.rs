@@ -146,26 +146,23 @@ fn split_hop_cost(out: &str, bins: &Path) -> Command {
     command
 }
 
-/// Sends `signal` to a run in the middle of its measurements, and checks it stops,
-/// stops every process it started, and writes what it measured.
-fn interrupted_mid_run(signal: Signal) {
-    let out = tempfile::tempdir().unwrap();
-    let out_path = out.path().to_str().unwrap().to_owned();
+/// A split hop-cost run writing into `out`, once it is in the middle of its
+/// measurements: every service up and load flowing (hop-cost runs four endpoints for a
+/// few seconds each). With the pids of its services.
+fn split_run_mid_measurement(out: &Path) -> (std::process::Child, Vec<i32>) {
+    let out_path = out.to_str().unwrap().to_owned();
     let bins = support::service_bins();
     let mut run = split_hop_cost(&out_path, &bins)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-
-    // Mid-run: every service is up and load is flowing (hop-cost runs four endpoints
-    // for a few seconds each).
     let started = Instant::now();
     let services = loop {
         let running = processes_mentioning(&out_path);
         // goose's folder appears as the first measurement starts: goose, which
         // installs a Ctrl-C handler of its own, is running.
-        let measuring = glob_exists(out.path(), "goose");
+        let measuring = glob_exists(out, "goose");
         if measuring && running.len() >= 8 {
             break running;
         }
@@ -177,6 +174,37 @@ fn interrupted_mid_run(signal: Signal) {
         std::thread::sleep(Duration::from_millis(200));
     };
     std::thread::sleep(Duration::from_secs(2));
+    (run, services)
+}
+
+#[test]
+fn a_run_killed_outright_leaves_no_process_behind() {
+    let out = tempfile::tempdir().unwrap();
+    let (mut run, services) = split_run_mid_measurement(out.path());
+    // No handler runs on SIGKILL: the kernel must take the services down with it.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let out_path = out.path().to_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_mentioning(out_path);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left running: {left:?} (of {services:?})"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends `signal` to a run in the middle of its measurements, and checks it stops,
+/// stops every process it started, and writes what it measured.
+fn interrupted_mid_run(signal: Signal) {
+    let out = tempfile::tempdir().unwrap();
+    let out_path = out.path().to_str().unwrap().to_owned();
+    let (mut run, services) = split_run_mid_measurement(out.path());
 
     kill(Pid::from_raw(run.id() as i32), signal).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

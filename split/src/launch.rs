@@ -18,6 +18,33 @@ use tokio::process::{Child, Command};
 
 use crate::topology::{Directory, START_ORDER, Topology};
 
+/// The command that runs `binary` on `cpus` (all when `None`) and has the kernel kill
+/// it when the thread that started it dies: `setpriv --pdeathsig KILL` (util-linux,
+/// as `taskset` is) execs what follows with that set, and it survives the execs. Without
+/// `setpriv` on the machine, the process is only stopped on the launcher's own paths.
+fn command_for(binary: &Path, cpus: Option<&str>) -> Command {
+    static SETPRIV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let setpriv = *SETPRIV.get_or_init(|| {
+        std::process::Command::new("setpriv")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let mut words: Vec<OsString> = Vec::new();
+    if setpriv {
+        words.extend(["setpriv", "--pdeathsig", "KILL"].map(OsString::from));
+    }
+    if let Some(cpus) = cpus {
+        words.extend(["taskset", "--cpu-list", cpus].map(OsString::from));
+    }
+    words.push(binary.into());
+    let mut command = Command::new(&words[0]);
+    command.args(&words[1..]);
+    command
+}
+
 /// A child process serving HTTP, known by the URL it printed. Dropping it kills it.
 #[derive(Debug)]
 pub struct Supervised {
@@ -50,7 +77,10 @@ impl Supervised {
     /// or `0-1`, set before the program runs, so every thread it makes inherits it).
     ///
     /// The process gets a process group of its own: a Ctrl-C at the terminal reaches
-    /// only whoever launched it, which then stops it in order.
+    /// only whoever launched it, which then stops it in order. And it is killed when
+    /// the thread that started it dies, so that a launcher killed outright (SIGKILL, a
+    /// broken pipe) leaves no orphan behind: start processes from threads that live as
+    /// long as they should (a runtime's own threads, not a blocking pool's).
     pub async fn start_pinned(
         name: &str,
         binary: &Path,
@@ -64,14 +94,7 @@ impl Supervised {
             .append(true)
             .open(log)
             .with_context(|| format!("opening {}", log.display()))?;
-        let mut command = match cpus {
-            Some(cpus) => {
-                let mut taskset = Command::new("taskset");
-                taskset.arg("--cpu-list").arg(cpus).arg(binary);
-                taskset
-            }
-            None => Command::new(binary),
-        };
+        let mut command = command_for(binary, cpus);
         let mut child = command
             .args(&args)
             .process_group(0)
