@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Every binary a deployment may start.
-pub const SERVICE_BINARIES: [&str; 10] = [
+pub const SERVICE_BINARIES: [&str; 11] = [
     "monolith",
     "ceiling",
     "split-gateway",
@@ -24,6 +24,7 @@ pub const SERVICE_BINARIES: [&str; 10] = [
     "split-orders",
     "split-recommendations",
     "split-users",
+    "link-proxy",
 ];
 
 /// The workspace this `loadgen` was built from, if it is still there.
@@ -72,7 +73,7 @@ pub fn service_binaries(explicit: Option<PathBuf>) -> Result<PathBuf> {
         None => {
             if let Some(workspace) = workspace() {
                 eprintln!("building the services (release; a minute or more the first time)...");
-                cargo_build_release(&workspace, &["monolith", "split"])?;
+                cargo_build_release(&workspace, &["monolith", "split", "link-proxy"])?;
             }
             target_dir()?.join("release")
         }
@@ -104,7 +105,7 @@ pub fn switch_to_release() -> Result<std::convert::Infallible> {
     eprintln!(
         "loadgen: a debug build would measure itself, not the shop; switching to the release build (building it first)..."
     );
-    cargo_build_release(&workspace, &["loadgen", "monolith", "split"])?;
+    cargo_build_release(&workspace, &["loadgen", "monolith", "split", "link-proxy"])?;
     let release = target_dir()?.join("release").join("loadgen");
     let error = std::os::unix::process::CommandExt::exec(
         Command::new(&release).args(std::env::args_os().skip(1)),

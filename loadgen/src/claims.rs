@@ -57,7 +57,7 @@ fn reliability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     let percent = |share: f64| format!("{:.1}%", share * 100.0);
     let mut line = format!(
         "during the {} ({:.1} s), endpoints that do not need {component} answered {}; \
-         endpoints broken {}; down (under half answered) {}; back to normal {}",
+         endpoints broken {}; down (under 10% answered) {}; back to normal {}",
         fault_words(first),
         first.window.to_s - first.window.from_s,
         each(&|o| percent(o.impact.independent_during.availability)),
@@ -125,6 +125,7 @@ fn fault_words(outcome: &OutageResult) -> String {
         },
         Injection::Kill { .. } => format!("kill of {component}'s process"),
         Injection::Freeze { .. } => format!("freeze of {component}'s process"),
+        Injection::Link { .. } => format!("{}", outcome.outage.injection),
     }
 }
 

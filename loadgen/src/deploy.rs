@@ -10,6 +10,7 @@
 //! timestamped record of every exit and restart. [`Deployment::stop`] stops everything
 //! in order; dropping a deployment (a panic, an error) kills every process.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +66,9 @@ pub struct DeployOptions {
     pub restart_delay: Duration,
     /// Where per-process limits go, when cgroups are writable here.
     pub cgroups: Option<Arc<RunGroups>>,
+    /// Split services whose incoming links go through the fault proxy, for network
+    /// faults (the monolith has no such links: it ignores this).
+    pub proxied: BTreeSet<Component>,
 }
 
 /// One process of a deployment.
@@ -114,6 +118,8 @@ pub struct Deployment {
     pub url: String,
     /// Its folder: databases, secrets, `logs/`.
     pub dir: PathBuf,
+    /// The fault proxy's control API (`http://127.0.0.1:PORT`), when links go through it.
+    pub link_proxy: Option<String>,
     /// In stop order: the entry point first.
     members: Vec<Member>,
     events: Arc<Mutex<Vec<ProcessEvent>>>,
@@ -175,11 +181,13 @@ impl Deployment {
                     shop_args: options.shop_args.clone(),
                     start_deadline: options.start_deadline,
                     cpus: options.cpus.clone(),
+                    proxied: options.proxied.clone(),
                 })
                 .await?;
                 let SplitDeployment {
                     mut services,
                     gateway,
+                    link_proxy,
                     ..
                 } = split;
                 let mut members = vec![member(gateway, ProcessLimits::default())];
@@ -191,14 +199,21 @@ impl Deployment {
                         }
                     }
                 }
+                // Last to stop: the links of every service run through it.
+                members.extend(link_proxy.map(|p| member(p, ProcessLimits::default())));
                 members
             }
         };
         let url = members[0].process.lock().await.base_url.clone();
+        let mut link_proxy = None;
+        for member in members.iter().filter(|m| m.name == "link-proxy") {
+            link_proxy = Some(member.process.lock().await.base_url.clone());
+        }
         let mut deployment = Self {
             system,
             url,
             dir: data.clone(),
+            link_proxy,
             members,
             events: Arc::default(),
             stopping: Arc::default(),
@@ -265,6 +280,15 @@ impl Deployment {
             }
         }
         watched
+    }
+
+    /// The names of the processes hosting `component` (`inventory-0`, ...).
+    pub fn process_names(&self, component: Component) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| component_of(&m.name) == Some(component))
+            .map(|m| m.name.clone())
+            .collect()
     }
 
     /// Every exit and restart so far.

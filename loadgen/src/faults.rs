@@ -7,6 +7,7 @@
 use std::fmt;
 
 use anyhow::{Context, Result, bail};
+use link_proxy::Toxic;
 use nix::sys::signal::Signal;
 use serde::Serialize;
 use shop_domain::Component;
@@ -31,6 +32,21 @@ pub enum Injection {
         component: Component,
         replica: usize,
     },
+    /// Every network link into `component` misbehaves (through the fault proxy the
+    /// deployment put on them). The monolith calls its components in-process: it has
+    /// no such link, and refuses.
+    Link {
+        component: Component,
+        fault: LinkFault,
+    },
+}
+
+/// What a link suffers: a toxic, or the link down (connections refused and closed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkFault {
+    Toxic(Toxic),
+    Down,
 }
 
 impl fmt::Display for Injection {
@@ -49,6 +65,31 @@ impl fmt::Display for Injection {
                     "freeze the process hosting {component} (replica {replica})"
                 )
             }
+            Injection::Link {
+                component,
+                fault: LinkFault::Toxic(toxic),
+            } => write!(
+                f,
+                "{} toxic on the {} of the links into {component}",
+                toxic.kind.type_name(),
+                toxic.stream.name()
+            ),
+            Injection::Link {
+                component,
+                fault: LinkFault::Down,
+            } => write!(f, "the links into {component} down"),
+        }
+    }
+}
+
+impl Injection {
+    /// The component at fault.
+    pub fn component(&self) -> Component {
+        match self {
+            Injection::Component { component, .. }
+            | Injection::Kill { component, .. }
+            | Injection::Freeze { component, .. }
+            | Injection::Link { component, .. } => *component,
         }
     }
 }
@@ -86,6 +127,24 @@ impl Deployment {
                 let process = self.process_hosting(*component, *replica)?;
                 self.signal(&process, Signal::SIGSTOP).await
             }
+            Injection::Link { component, fault } => {
+                for (proxy, control) in self.links_into(*component)? {
+                    let request = match fault {
+                        LinkFault::Toxic(toxic) => control
+                            .post(format!("{proxy}/toxics"))
+                            .json(&toxic.clone().checked().map_err(anyhow::Error::msg)?),
+                        LinkFault::Down => control
+                            .post(proxy)
+                            .json(&serde_json::json!({"enabled": false})),
+                    };
+                    request
+                        .send()
+                        .await?
+                        .error_for_status()
+                        .with_context(|| format!("setting {injection}"))?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -106,7 +165,49 @@ impl Deployment {
                 let process = self.process_hosting(*component, *replica)?;
                 self.signal(&process, Signal::SIGCONT).await
             }
+            Injection::Link { component, fault } => {
+                for (proxy, control) in self.links_into(*component)? {
+                    let request = match fault {
+                        LinkFault::Toxic(toxic) => {
+                            let name = toxic.clone().checked().map_err(anyhow::Error::msg)?.name;
+                            control.delete(format!("{proxy}/toxics/{name}"))
+                        }
+                        LinkFault::Down => control
+                            .post(proxy)
+                            .json(&serde_json::json!({"enabled": true})),
+                    };
+                    request
+                        .send()
+                        .await?
+                        .error_for_status()
+                        .with_context(|| format!("clearing {injection}"))?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// The fault proxy's URL of each proxy on a link into `component` (one per
+    /// replica, named after it), with a client to call them.
+    fn links_into(&self, component: Component) -> Result<Vec<(String, reqwest::Client)>> {
+        if self.system != System::Split {
+            bail!(
+                "the {} calls {component} in-process: it has no network link to fault",
+                self.system.name()
+            );
+        }
+        let control = self.link_proxy.as_deref().with_context(|| {
+            format!("the links into {component} do not go through the fault proxy (deploy with it `proxied`)")
+        })?;
+        let replicas = self.process_names(component);
+        if replicas.is_empty() {
+            bail!("no replica of {component} in this deployment");
+        }
+        let client = reqwest::Client::new();
+        Ok(replicas
+            .into_iter()
+            .map(|name| (format!("{control}/proxies/{name}"), client.clone()))
+            .collect())
     }
 
     /// A request to `/admin/faults/{component}`, with the admin token.

@@ -274,6 +274,7 @@ async fn keep_up(
         start_deadline: std::time::Duration::from_secs(120),
         restart_delay: std::time::Duration::from_secs(1),
         cgroups: None,
+        proxied: Default::default(),
     };
     let mut interrupt = runner::interrupt_on_signals()?;
     let deployment = tokio::select! {

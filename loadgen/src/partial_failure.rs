@@ -78,11 +78,7 @@ impl Outage {
 
     /// The component at fault.
     pub fn component(&self) -> Component {
-        match &self.injection {
-            Injection::Component { component, .. }
-            | Injection::Kill { component, .. }
-            | Injection::Freeze { component, .. } => *component,
-        }
+        self.injection.component()
     }
 }
 
@@ -189,7 +185,7 @@ pub struct Impact {
     pub recovered_after_s: Option<f64>,
     pub never_recovered: bool,
     /// Seconds, from the injection on, in which the system as a whole answered fewer
-    /// than half of its requests with success.
+    /// than a tenth of its requests with success: down, to its users.
     pub down_seconds: u64,
 }
 
@@ -455,7 +451,7 @@ impl Impact {
                 for t in recorder.between(s, s + 1).values() {
                     all.merge(t);
                 }
-                all.requests() > 0 && (all.successes as f64) < 0.5 * all.requests() as f64
+                all.requests() > 0 && (all.successes as f64) < 0.1 * all.requests() as f64
             })
             .count() as u64;
         Self {

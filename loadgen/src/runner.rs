@@ -243,6 +243,7 @@ impl Session<'_> {
             start_deadline: START_DEADLINE,
             restart_delay: options.restart_delay,
             cgroups: self.cgroups.clone(),
+            proxied: Default::default(),
         }
     }
 

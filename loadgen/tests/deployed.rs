@@ -9,10 +9,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use link_proxy::{Stream, Toxic, ToxicKind};
 use loadgen::RateProfile;
 use loadgen::audit::{Ledger, Violation, audit};
 use loadgen::deploy::{DeployOptions, Deployment, System};
-use loadgen::faults::Injection;
+use loadgen::faults::{Injection, LinkFault};
 use loadgen::goose_driver::Get;
 use loadgen::journeys::{Action, Mix, ShopJourney};
 use loadgen::measure::{Load, Sut, measure};
@@ -31,6 +32,7 @@ fn options(dir: &Path) -> DeployOptions {
         start_deadline: Duration::from_secs(60),
         restart_delay: Duration::from_millis(200),
         cgroups: None,
+        proxied: Default::default(),
     }
 }
 
@@ -239,5 +241,83 @@ async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
         monolith.clear(&injection).await.unwrap();
         assert_eq!(answers().await.unwrap(), 200, "{injection} cleared");
     }
+    monolith.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+/// The median time of `n` sequential GETs of `url`, each answered 200.
+async fn median_get(client: &reqwest::Client, url: &str, n: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..n {
+        let started = std::time::Instant::now();
+        let response = client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        response.bytes().await.unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[n / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxied_link_adds_its_latency_goes_down_and_comes_back_and_the_monolith_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut split_options = options(&dir.path().join("split"));
+    split_options.proxied = [Component::Catalog].into();
+    let split = Deployment::start(System::Split, &split_options, None)
+        .await
+        .unwrap();
+    assert!(split.link_proxy.is_some());
+    // A catalog page: the gateway calls catalog once, through the proxy.
+    let page = format!("{}/api/products?page=1", split.url);
+    let client = reqwest::Client::new();
+    let bare = median_get(&client, &page, 9).await;
+
+    let latency = Injection::Link {
+        component: Component::Catalog,
+        fault: LinkFault::Toxic(Toxic {
+            name: String::new(),
+            stream: Stream::Downstream,
+            toxicity: 1.0,
+            kind: ToxicKind::Latency {
+                latency: 100,
+                jitter: 0,
+            },
+        }),
+    };
+    split.inject(&latency).await.unwrap();
+    let slowed = median_get(&client, &page, 5).await;
+    assert!(
+        slowed >= bare + Duration::from_millis(90),
+        "bare {bare:?}, with 100 ms on the link {slowed:?}"
+    );
+    split.clear(&latency).await.unwrap();
+    let cleared = median_get(&client, &page, 9).await;
+    assert!(
+        cleared < bare + Duration::from_millis(50),
+        "bare {bare:?}, cleared {cleared:?}"
+    );
+
+    let down = Injection::Link {
+        component: Component::Catalog,
+        fault: LinkFault::Down,
+    };
+    split.inject(&down).await.unwrap();
+    let answer = client.get(&page).send().await.unwrap();
+    assert_eq!(answer.status(), 503, "catalog unreachable is unavailable");
+    split.clear(&down).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while client.get(&page).send().await.unwrap().status() != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the link did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    split.stop(Duration::from_secs(5)).await.unwrap();
+
+    // The monolith calls catalog in-process: there is no link, and it says so.
+    let monolith = monolith(&dir.path().join("monolith")).await;
+    let refused = monolith.inject(&latency).await.unwrap_err();
+    assert!(format!("{refused:#}").contains("in-process"), "{refused:#}");
     monolith.stop(Duration::from_secs(5)).await.unwrap();
 }

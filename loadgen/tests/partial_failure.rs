@@ -34,6 +34,7 @@ fn options(dir: &Path) -> DeployOptions {
         start_deadline: Duration::from_secs(60),
         restart_delay: Duration::from_millis(200),
         cgroups: None,
+        proxied: Default::default(),
     }
 }
 

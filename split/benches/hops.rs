@@ -128,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         shop_args: Vec::new(),
         start_deadline: Duration::from_secs(120),
         cpus: None,
+        proxied: Default::default(),
     })
     .await?;
     pin_to(1);

@@ -2,7 +2,7 @@
 //! as child processes on loopback ports the OS picks, each stopped on every path
 //! (SIGTERM and a bounded wait on [`SplitDeployment::stop`], SIGKILL on drop).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -264,6 +264,10 @@ pub struct LaunchOptions {
     pub start_deadline: Duration,
     /// The cores every process may run on (a `taskset` list); all when `None`.
     pub cpus: Option<String>,
+    /// Services whose incoming links all go through the fault proxy (`link-proxy`,
+    /// from `bins`, started first): each replica gets a proxy named after it
+    /// (`inventory-0`), and the directory sends callers to the proxy.
+    pub proxied: BTreeSet<Component>,
 }
 
 impl LaunchOptions {
@@ -286,6 +290,8 @@ pub struct SplitDeployment {
     /// Every service's replicas, in start order.
     pub services: BTreeMap<Component, Vec<Supervised>>,
     pub gateway: Supervised,
+    /// The fault proxy, when some service's links go through it.
+    pub link_proxy: Option<Supervised>,
     pub data: PathBuf,
 }
 
@@ -324,6 +330,20 @@ impl SplitDeployment {
             args
         };
 
+        let link_proxy = match options.proxied.is_empty() {
+            true => None,
+            false => Some(
+                Supervised::start_pinned(
+                    "link-proxy",
+                    &options.bins.join("link-proxy"),
+                    vec!["--listen".into(), "127.0.0.1:0".into()],
+                    &logs.join("link-proxy.log"),
+                    options.start_deadline,
+                    options.cpus.as_deref(),
+                )
+                .await?,
+            ),
+        };
         let mut services = BTreeMap::new();
         for wave in START_ORDER {
             directory.write(&directory_path)?;
@@ -353,11 +373,13 @@ impl SplitDeployment {
                 }
                 for (component, started) in futures::future::join_all(starting).await {
                     let process = started?;
-                    directory
-                        .replicas
-                        .entry(component)
-                        .or_default()
-                        .push(process.base_url.clone());
+                    let url = match &link_proxy {
+                        Some(proxy) if options.proxied.contains(&component) => {
+                            proxy_link(&proxy.base_url, &process.name, &process.base_url).await?
+                        }
+                        _ => process.base_url.clone(),
+                    };
+                    directory.replicas.entry(component).or_default().push(url);
                     services
                         .entry(component)
                         .or_insert_with(Vec::new)
@@ -379,6 +401,7 @@ impl SplitDeployment {
             directory,
             services,
             gateway,
+            link_proxy,
             data: data.clone(),
         })
     }
@@ -406,8 +429,32 @@ impl SplitDeployment {
                 }
             }
         }
+        if let Some(proxy) = &mut self.link_proxy {
+            proxy.stop(grace).await?;
+        }
         Ok(())
     }
+}
+
+/// Asks the fault proxy at `control` for a proxy called `name` in front of the
+/// replica at `upstream` (`http://HOST:PORT`); answers the URL to call it through.
+async fn proxy_link(control: &str, name: &str, upstream: &str) -> Result<String> {
+    let address = upstream
+        .strip_prefix("http://")
+        .with_context(|| format!("{name} answers at {upstream}, not http://"))?;
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{control}/proxies"))
+        .json(&serde_json::json!({"name": name, "listen": "127.0.0.1:0", "upstream": address}))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("putting a proxy in front of {name}"))?
+        .json()
+        .await?;
+    let listen = created["listen"]
+        .as_str()
+        .with_context(|| format!("the proxy of {name} says no address: {created}"))?;
+    Ok(format!("http://{listen}"))
 }
 
 /// The shared settings as the services will parse them from `shop_args` (and the

@@ -83,7 +83,16 @@ pub fn service_bins() -> std::path::PathBuf {
     if !all_there {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "monolith", "-p", "split", "--bins"])
+            .args([
+                "build",
+                "-p",
+                "monolith",
+                "-p",
+                "split",
+                "-p",
+                "link-proxy",
+                "--bins",
+            ])
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the service binaries");

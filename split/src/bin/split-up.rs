@@ -68,6 +68,7 @@ async fn main() -> Result<()> {
         shop_args: args.shop_args,
         start_deadline: Duration::from_secs(args.start_timeout_secs),
         cpus: args.cpus,
+        proxied: Default::default(),
     });
     let deployment = tokio::select! {
         deployment = launch => deployment?,

@@ -52,6 +52,7 @@ pub async fn deploy_with(topology: Topology, extra: &[&str]) -> Split {
         shop_args,
         start_deadline: Duration::from_secs(60),
         cpus: None,
+        proxied: Default::default(),
     })
     .await
     .unwrap_or_else(|e| panic!("launching the split shop: {e:#}"));
