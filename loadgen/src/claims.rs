@@ -122,10 +122,15 @@ fn fault_words(outcome: &OutageResult) -> String {
             ),
             Fault::Fail { rate } => format!("{component} errors ({:.0}%)", rate * 100.0),
             Fault::BurnCpu { cpu_ms } => format!("{component} CPU burn ({cpu_ms} ms a call)"),
+            Fault::Leak { kb_per_call, .. } => {
+                format!("{component} memory leak ({kb_per_call} KiB a call)")
+            }
         },
         Injection::Kill { .. } => format!("kill of {component}'s process"),
         Injection::Freeze { .. } => format!("freeze of {component}'s process"),
-        Injection::Link { .. } => format!("{}", outcome.outage.injection),
+        Injection::Link { .. } | Injection::Squeeze { .. } => {
+            format!("{}", outcome.outage.injection)
+        }
     }
 }
 

@@ -120,6 +120,8 @@ pub struct Deployment {
     pub dir: PathBuf,
     /// The fault proxy's control API (`http://127.0.0.1:PORT`), when links go through it.
     pub link_proxy: Option<String>,
+    /// The run's cgroups, where limits can be applied (and changed mid-run).
+    cgroups: Option<Arc<RunGroups>>,
     /// In stop order: the entry point first.
     members: Vec<Member>,
     events: Arc<Mutex<Vec<ProcessEvent>>>,
@@ -214,6 +216,7 @@ impl Deployment {
             url,
             dir: data.clone(),
             link_proxy,
+            cgroups: options.cgroups.clone(),
             members,
             events: Arc::default(),
             stopping: Arc::default(),
@@ -280,6 +283,29 @@ impl Deployment {
             }
         }
         watched
+    }
+
+    /// Holds the process `process` to `limits` through its cgroup from now on; `None`
+    /// puts back the topology's own. Refused where the run has no writable cgroups.
+    pub async fn limit(&self, process: &str, limits: Option<ProcessLimits>) -> Result<()> {
+        let groups = self.cgroups.as_ref().with_context(|| {
+            format!("cannot change the limits of {process}: this run has no writable cgroups")
+        })?;
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.name == process)
+            .with_context(|| format!("no process `{process}` in this deployment"))?;
+        let pid = member
+            .process
+            .lock()
+            .await
+            .pid()
+            .with_context(|| format!("{process} is not running"))?;
+        // Confining again keeps the group and moves the (maybe restarted) process in.
+        groups
+            .confine(&member.name, pid.as_raw(), limits.unwrap_or(member.limits))
+            .with_context(|| format!("limiting {process}"))
     }
 
     /// The names of the processes hosting `component` (`inventory-0`, ...).

@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use serde::Serialize;
 use shop_domain::Component;
 use shop_faults::Fault;
+use split::topology::ProcessLimits;
 
 use crate::deploy::{Deployment, System};
 
@@ -38,6 +39,15 @@ pub enum Injection {
     Link {
         component: Component,
         fault: LinkFault,
+    },
+    /// The process hosting `component` (replica `replica`) is held to `limits` through
+    /// its cgroup (CPU quota, memory limit) until cleared, then to the topology's own
+    /// again. A process the supervisor restarts meanwhile starts under the topology's.
+    /// Refused where cgroups are not writable.
+    Squeeze {
+        component: Component,
+        replica: usize,
+        limits: ProcessLimits,
     },
 }
 
@@ -78,6 +88,20 @@ impl fmt::Display for Injection {
                 component,
                 fault: LinkFault::Down,
             } => write!(f, "the links into {component} down"),
+            Injection::Squeeze {
+                component,
+                replica,
+                limits,
+            } => write!(
+                f,
+                "hold the process hosting {component} (replica {replica}) to {} CPU millis and {} MB",
+                limits
+                    .cpu_millis
+                    .map_or("unlimited".to_owned(), |m| m.to_string()),
+                limits
+                    .memory_mb
+                    .map_or("unlimited".to_owned(), |m| m.to_string()),
+            ),
         }
     }
 }
@@ -89,7 +113,8 @@ impl Injection {
             Injection::Component { component, .. }
             | Injection::Kill { component, .. }
             | Injection::Freeze { component, .. }
-            | Injection::Link { component, .. } => *component,
+            | Injection::Link { component, .. }
+            | Injection::Squeeze { component, .. } => *component,
         }
     }
 }
@@ -145,6 +170,14 @@ impl Deployment {
                 }
                 Ok(())
             }
+            Injection::Squeeze {
+                component,
+                replica,
+                limits,
+            } => {
+                let process = self.process_hosting(*component, *replica)?;
+                self.limit(&process, Some(*limits)).await
+            }
         }
     }
 
@@ -183,6 +216,12 @@ impl Deployment {
                         .with_context(|| format!("clearing {injection}"))?;
                 }
                 Ok(())
+            }
+            Injection::Squeeze {
+                component, replica, ..
+            } => {
+                let process = self.process_hosting(*component, *replica)?;
+                self.limit(&process, None).await
             }
         }
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use link_proxy::{Stream, Toxic, ToxicKind};
 use loadgen::RateProfile;
 use loadgen::audit::{Ledger, Violation, audit};
-use loadgen::deploy::{DeployOptions, Deployment, System};
+use loadgen::deploy::{DeployOptions, Deployment, EventKind, System};
 use loadgen::faults::{Injection, LinkFault};
 use loadgen::goose_driver::Get;
 use loadgen::journeys::{Action, Mix, ShopJourney};
@@ -21,6 +21,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shop_domain::Component;
 use shop_faults::Fault;
+use split::topology::ProcessLimits;
 
 fn options(dir: &Path) -> DeployOptions {
     DeployOptions {
@@ -319,5 +320,93 @@ async fn a_proxied_link_adds_its_latency_goes_down_and_comes_back_and_the_monoli
     let monolith = monolith(&dir.path().join("monolith")).await;
     let refused = monolith.inject(&latency).await.unwrap_err();
     assert!(format!("{refused:#}").contains("in-process"), "{refused:#}");
+    monolith.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leak_under_a_squeezed_memory_limit_is_killed_by_the_kernel_and_restarted() {
+    let run = format!("test-squeeze-{}", std::process::id());
+    let groups = match loadgen::cgroups::detect()
+        .and_then(|hierarchy| hierarchy.create_run(&run).map_err(|e| e.to_string()))
+    {
+        Ok(groups) => Arc::new(groups),
+        Err(why) => {
+            eprintln!("cgroups are not writable here, so this test checks nothing: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.cgroups = Some(groups.clone());
+    let monolith = Deployment::start(System::Monolith, &options, None)
+        .await
+        .unwrap();
+
+    let squeeze = Injection::Squeeze {
+        component: Component::Catalog,
+        replica: 0,
+        limits: ProcessLimits {
+            cpu_millis: Some(500),
+            memory_mb: Some(128),
+        },
+    };
+    monolith.inject(&squeeze).await.unwrap();
+    // The kernel holds the limits now: half a core, 128 MiB.
+    let written: String = groups
+        .paths("monolith")
+        .iter()
+        .flat_map(|dir| {
+            [
+                "cpu.cfs_quota_us",
+                "cpu.max",
+                "memory.limit_in_bytes",
+                "memory.max",
+            ]
+            .map(|file| std::fs::read_to_string(dir.join(file)).unwrap_or_default())
+        })
+        .collect();
+    assert!(written.contains("50000"), "{written}");
+    assert!(written.contains(&(128u64 << 20).to_string()), "{written}");
+
+    // Each catalog call leaks 8 MiB: some 16 calls in, the kernel kills the process.
+    monolith
+        .inject(&Injection::Component {
+            component: Component::Catalog,
+            fault: Fault::Leak {
+                kb_per_call: 8 * 1024,
+                max_mb: 1024,
+            },
+        })
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let list = format!("{}/api/products?page=1", monolith.url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let restarted = |events: &[loadgen::deploy::ProcessEvent]| {
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Restarted { .. }))
+    };
+    while !restarted(&monolith.events()) {
+        let _ = client.get(&list).send().await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            monolith.events()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = monolith.events().into_iter().find_map(|e| match e.kind {
+        EventKind::Exited { status } => Some(status),
+        _ => None,
+    });
+    assert!(
+        killed.as_deref().is_some_and(|s| s.contains("SIGKILL")),
+        "{killed:?}"
+    );
+    // The process that came back has neither the leak nor the squeeze.
+    let page = client.get(&list).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    monolith.clear(&squeeze).await.unwrap();
     monolith.stop(Duration::from_secs(5)).await.unwrap();
 }

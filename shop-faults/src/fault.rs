@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -28,6 +28,10 @@ pub enum Fault {
     BurnCpu { cpu_ms: u64 },
     /// Aborts the whole process on the next call, as a crash would.
     Abort,
+    /// Each call leaks `kb_per_call` KiB, written to so that it is resident, until the
+    /// process has leaked `max_mb` MiB (or its memory limit kills it first). What
+    /// leaked stays leaked when the fault is cleared, as a leak's memory would.
+    Leak { kb_per_call: u64, max_mb: u64 },
 }
 
 impl Fault {
@@ -48,6 +52,12 @@ impl Fault {
             Fault::BurnCpu { cpu_ms } if cpu_ms == 0 || cpu_ms > 10_000 => {
                 Err(ShopError::invalid("cpu_ms", "must be between 1 and 10000"))
             }
+            Fault::Leak { kb_per_call, .. } if kb_per_call == 0 || kb_per_call > 65_536 => Err(
+                ShopError::invalid("kb_per_call", "must be between 1 and 65536"),
+            ),
+            Fault::Leak { max_mb, .. } if max_mb == 0 || max_mb > 16_384 => {
+                Err(ShopError::invalid("max_mb", "must be between 1 and 16384"))
+            }
             _ => Ok(()),
         }
     }
@@ -67,6 +77,8 @@ struct Inner {
     table: RwLock<BTreeMap<Component, Fault>>,
     /// Bumped on every change, so hung calls wake up and look again.
     changed: watch::Sender<u64>,
+    /// What the leak fault has leaked: kept for the life of the process.
+    leaked: Mutex<Vec<Box<[u8]>>>,
 }
 
 impl Default for Inner {
@@ -75,6 +87,7 @@ impl Default for Inner {
             any: AtomicBool::new(false),
             table: RwLock::default(),
             changed: watch::Sender::new(0),
+            leaked: Mutex::default(),
         }
     }
 }
@@ -172,8 +185,42 @@ impl Faults {
                     tracing::error!(%component, "injected fault: aborting the process");
                     std::process::abort();
                 }
+                Some(Fault::Leak {
+                    kb_per_call,
+                    max_mb,
+                }) => {
+                    self.leak(kb_per_call * 1024, max_mb * 1024 * 1024);
+                    return Ok(());
+                }
             }
         }
+    }
+}
+
+impl Faults {
+    /// Leaks `bytes` more, unless `cap` bytes have leaked already.
+    fn leak(&self, bytes: u64, cap: u64) {
+        let mut leaked = self
+            .inner
+            .leaked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let total: u64 = leaked.iter().map(|block| block.len() as u64).sum();
+        if total + bytes <= cap {
+            // Written, not zeroed: zeroed pages are not resident until touched.
+            leaked.push(vec![0xA5; bytes as usize].into_boxed_slice());
+        }
+    }
+
+    /// Bytes the leak fault has leaked in this process.
+    pub fn leaked_bytes(&self) -> u64 {
+        self.inner
+            .leaked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|block| block.len() as u64)
+            .sum()
     }
 }
 
@@ -191,6 +238,43 @@ fn burn_cpu(duration: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_leak_grows_by_its_step_up_to_its_cap_and_stays_when_cleared() {
+        let faults = Faults::default();
+        let leak = Fault::Leak {
+            kb_per_call: 512,
+            max_mb: 2,
+        };
+        faults.set(Component::Cart, leak).unwrap();
+        faults.apply(Component::Cart).await.unwrap();
+        assert_eq!(faults.leaked_bytes(), 512 * 1024);
+        for _ in 0..10 {
+            faults.apply(Component::Cart).await.unwrap();
+        }
+        assert_eq!(faults.leaked_bytes(), 2 * 1024 * 1024, "capped at max_mb");
+        // Other components do not leak.
+        faults.apply(Component::Catalog).await.unwrap();
+        faults.clear(Component::Cart);
+        faults.apply(Component::Cart).await.unwrap();
+        assert_eq!(faults.leaked_bytes(), 2 * 1024 * 1024);
+        assert!(
+            Fault::Leak {
+                kb_per_call: 0,
+                max_mb: 1
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Fault::Leak {
+                kb_per_call: 1,
+                max_mb: 0
+            }
+            .validate()
+            .is_err()
+        );
+    }
 
     #[tokio::test]
     async fn no_fault_means_no_effect() {

@@ -69,18 +69,17 @@ fn serve_on_own_thread(app: Router) -> String {
     format!("http://{address}")
 }
 
-/// The folder of the workspace's debug binaries (`monolith`, `ceiling`, `split-*`),
-/// built first if `cargo test` did not build them (as for `cargo test -p loadgen`).
+/// The folder of the workspace's debug binaries (`monolith`, `ceiling`, `split-*`,
+/// `link-proxy`), brought up to date once per test binary: `cargo test -p loadgen`
+/// alone would otherwise deploy whatever an older build left there.
 #[allow(dead_code)]
 pub fn service_bins() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let bins = std::path::Path::new(env!("CARGO_BIN_EXE_loadgen"))
         .parent()
         .unwrap()
         .to_owned();
-    let all_there = loadgen::binaries::SERVICE_BINARIES
-        .iter()
-        .all(|name| bins.join(name).is_file());
-    if !all_there {
+    BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = std::process::Command::new(cargo)
             .args([
@@ -96,7 +95,7 @@ pub fn service_bins() -> std::path::PathBuf {
             .status()
             .expect("run cargo");
         assert!(status.success(), "building the service binaries");
-    }
+    });
     bins
 }
 
