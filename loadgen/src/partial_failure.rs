@@ -219,6 +219,59 @@ pub struct OutageResult {
     pub audit: AuditOutcome,
 }
 
+/// Some of a run's endpoints, second by second.
+pub struct EndpointGroup<'a, F> {
+    recorder: &'a Recorder,
+    member: F,
+}
+
+impl<F> std::fmt::Debug for EndpointGroup<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointGroup").finish_non_exhaustive()
+    }
+}
+
+impl<'a, F: Fn(&str) -> bool> EndpointGroup<'a, F> {
+    /// The endpoints of `recorder` that `member` accepts.
+    pub fn new(recorder: &'a Recorder, member: F) -> Self {
+        Self { recorder, member }
+    }
+
+    /// Their requests over the whole seconds `from..to`, together.
+    pub fn tally(&self, (from, to): (u64, u64)) -> Tally {
+        let mut tally = Tally::second();
+        for (endpoint, t) in self.recorder.between(from, to) {
+            if (self.member)(endpoint) {
+                tally.merge(&t);
+            }
+        }
+        tally
+    }
+
+    pub fn stretch(&self, seconds: (u64, u64)) -> Stretch {
+        Stretch::of(&self.tally(seconds), seconds)
+    }
+
+    /// Whether `second`'s goodput is within 5% of `baseline` (a second without
+    /// requests is).
+    pub fn normal(&self, second: u64, baseline: f64) -> bool {
+        let stretch = self.stretch((second, second + 1));
+        stretch.requests == 0 || stretch.goodput >= NORMAL_SHARE * baseline
+    }
+
+    /// From `end_s` (when a fault or a spike ended) to the first of 5 consecutive
+    /// normal seconds that all end by `last` (0 when it never left normal); `None`
+    /// when no such seconds came.
+    pub fn recovered_after(&self, end_s: f64, last: u64, baseline: f64) -> Option<f64> {
+        (end_s.floor() as u64..last)
+            .find(|&s| {
+                s + RECOVERED_FOR <= last
+                    && (s..s + RECOVERED_FOR).all(|t| self.normal(t, baseline))
+            })
+            .map(|s| (s as f64 - end_s).max(0.0))
+    }
+}
+
 /// Seconds of goodput within 5% of before's that count as recovered.
 const RECOVERED_FOR: u64 = 5;
 /// How close to before's goodput counts as normal.
@@ -424,41 +477,25 @@ impl Impact {
         };
 
         // Second by second, the endpoints that need the component together.
-        let group = |dependent: bool, (from, to): (u64, u64)| {
-            let mut tally = Tally::second();
-            for (endpoint, t) in recorder.between(from, to) {
-                if needs_faulty(endpoint) == dependent {
-                    tally.merge(&t);
-                }
-            }
-            tally
-        };
-        let baseline = Stretch::of(&group(true, before), before).goodput;
-        let normal = |second: u64| {
-            let tally = group(true, (second, second + 1));
-            tally.requests() == 0
-                || Stretch::of(&tally, (second, second + 1)).goodput >= NORMAL_SHARE * baseline
-        };
+        let dependent = EndpointGroup::new(recorder, |e| needs_faulty(e));
+        let independent = EndpointGroup::new(recorder, |e| !needs_faulty(e));
+        let baseline = dependent.stretch(before).goodput;
         let detected_after_s = (during.0..after.1)
-            .find(|&s| !normal(s))
+            .find(|&s| !dependent.normal(s, baseline))
             .map(|s| ((s + 1) as f64 - window.from_s).max(0.0));
-        let recovered_after_s = (window.to_s.floor() as u64..after.1)
-            .find(|&s| s + RECOVERED_FOR <= after.1 && (s..s + RECOVERED_FOR).all(normal))
-            .map(|s| (s as f64 - window.to_s).max(0.0));
+        let recovered_after_s = dependent.recovered_after(window.to_s, after.1, baseline);
+        let everything = EndpointGroup::new(recorder, |_| true);
         let down_seconds = (during.0..after.1)
             .filter(|&s| {
-                let mut all = Tally::second();
-                for t in recorder.between(s, s + 1).values() {
-                    all.merge(t);
-                }
+                let all = everything.tally((s, s + 1));
                 all.requests() > 0 && (all.successes as f64) < 0.1 * all.requests() as f64
             })
             .count() as u64;
         Self {
             endpoints,
             blast_radius,
-            dependent_during: Stretch::of(&group(true, during), during),
-            independent_during: Stretch::of(&group(false, during), during),
+            dependent_during: dependent.stretch(during),
+            independent_during: independent.stretch(during),
             detected_after_s,
             recovered_after_s,
             never_recovered: recovered_after_s.is_none(),

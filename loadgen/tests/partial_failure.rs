@@ -43,9 +43,10 @@ fn options(dir: &Path) -> DeployOptions {
 fn profile() -> Profile {
     let mut profile = Profile::of(ProfileName::Quick);
     profile.products = PRODUCTS;
-    // Debug builds answer a checkout in tens of milliseconds: the objective is about
-    // failures here, not speed.
-    profile.slo = Duration::from_millis(500);
+    // An objective past the shoppers' 2 s deadline: only failures break it. (Debug
+    // builds, sharing two cores with the rest of the test suite, are slow at times;
+    // this test is about what fails, not about speed.)
+    profile.slo = Duration::from_secs(10);
     profile.outage.rate = 100.0;
     profile.outage.before = Duration::from_secs(2);
     profile.outage.during = Duration::from_secs(3);
