@@ -3,14 +3,16 @@
 //! Only what the run has evidence for gets a line.
 //!
 //! - [`verdicts`]: the lines, kept in `run.json`.
-//! - [`outage_table`]: the partial-failure scenarios side by side, for the terminal.
+//! - [`outage_table`]: the partial-failure and metastable scenarios side by side, with
+//!   the verdicts, for the terminal.
 
 use serde::Serialize;
 
 use crate::deploy::System;
+use crate::metastable::SpikeResult;
 use crate::partial_failure::OutageResult;
 use crate::results::{Run, ScenarioResult};
-use crate::scenarios::Scenario;
+use crate::scenarios::{Profile, Scenario};
 
 /// One claim, judged on one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,7 +36,136 @@ const RECOVERY_MARGIN_S: f64 = 1.0;
 
 /// Every verdict the run has evidence for.
 pub fn verdicts(run: &Run) -> Vec<ClaimVerdict> {
-    run.scenarios.iter().filter_map(reliability).collect()
+    run.scenarios
+        .iter()
+        .filter_map(|s| reliability(s).or_else(|| metastability(s, &run.profile)))
+        .collect()
+}
+
+/// A system's spike, named with its preset: `monolith`, `split (bare)`.
+fn spike_name(system: System, spike: &SpikeResult) -> String {
+    match spike.preset {
+        Some(preset) => format!("{} ({})", system.name(), preset.name()),
+        None => system.name().to_owned(),
+    }
+}
+
+/// The metastable scenario's verdict: does goodput come back after a spike, and what
+/// do retries add?
+fn metastability(scenario: &ScenarioResult, profile: &Profile) -> Option<ClaimVerdict> {
+    let spikes: Vec<(System, &SpikeResult)> = scenario
+        .systems
+        .iter()
+        .flat_map(|r| r.spikes.iter().map(move |s| (r.system, s)))
+        .collect();
+    if spikes.is_empty() {
+        return None;
+    }
+    let each = |what: &dyn Fn(&SpikeResult) -> Option<String>| {
+        spikes
+            .iter()
+            .filter_map(|(system, s)| Some(format!("{} in {}", what(s)?, spike_name(*system, s))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let timing = &profile.spike;
+    let mut line = format!(
+        "after {:.0} req/s for {} s over {:.0} req/s, goodput came back {}; goodput during the spike {}",
+        timing.spike,
+        timing.during.as_secs(),
+        timing.normal,
+        each(&|s| Some(match s.recovered_after_s {
+            Some(after) => format!("{after:.1} s after"),
+            None => "never".to_owned(),
+        })),
+        each(&|s| Some(format!("{:.1}%", s.during.goodput * 100.0))),
+    );
+    let calls = each(&|s| {
+        s.calls_per_request
+            .map(|c| format!("{:.2} before, {:.2} during", c.before, c.during))
+    });
+    if !calls.is_empty() {
+        line.push_str(&format!("; internal calls per request {calls}"));
+    }
+    // The monolith against the split build as the run's topology deploys it (its first
+    // spike); the other preset is evidence beside.
+    let monolith = spikes
+        .iter()
+        .find(|(system, _)| *system == System::Monolith);
+    let split = spikes.iter().find(|(system, _)| *system == System::Split);
+    let favours = match (monolith, split) {
+        (Some((a, x)), Some((b, y))) => {
+            let recovery = |s: &SpikeResult| s.recovered_after_s.unwrap_or(f64::INFINITY);
+            if (recovery(x) - recovery(y)).abs() > RECOVERY_MARGIN_S {
+                Some(if recovery(x) < recovery(y) { *a } else { *b })
+            } else if (x.during.goodput - y.during.goodput).abs() > AVAILABILITY_MARGIN {
+                Some(if x.during.goodput > y.during.goodput {
+                    *a
+                } else {
+                    *b
+                })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    Some(ClaimVerdict {
+        claim: "reliability".to_owned(),
+        scenario: scenario.scenario,
+        favours,
+        line,
+        failed: false,
+    })
+}
+
+/// The metastable scenario's table, for the terminal.
+fn spike_table(run: &Run) -> String {
+    let mut out = String::new();
+    for scenario in &run.scenarios {
+        let spikes: Vec<(System, &SpikeResult)> = scenario
+            .systems
+            .iter()
+            .flat_map(|r| r.spikes.iter().map(move |s| (r.system, s)))
+            .collect();
+        if spikes.is_empty() {
+            continue;
+        }
+        let timing = &run.profile.spike;
+        out.push_str(&format!(
+            "
+{} ({:.0} req/s, {:.0} for {} s, {:.0} again; goodput = answered within {:.0} ms):
+",
+            scenario.scenario.name(),
+            timing.normal,
+            timing.spike,
+            timing.during.as_secs(),
+            timing.normal,
+            run.profile.slo.as_secs_f64() * 1e3,
+        ));
+        out.push_str(&format!(
+            "{:<18} {:>10} {:>10} {:>10} {:>10} {:>16}
+",
+            "system", "before", "spike", "after", "back in s", "calls/req b/s/a"
+        ));
+        for (system, s) in &spikes {
+            out.push_str(&format!(
+                "{:<18} {:>9.1}% {:>9.1}% {:>9.1}% {:>10} {:>16}
+",
+                spike_name(*system, s),
+                s.before.goodput * 100.0,
+                s.during.goodput * 100.0,
+                s.after.goodput * 100.0,
+                s.recovered_after_s
+                    .map_or("never".to_owned(), |t| format!("{t:.1}")),
+                s.calls_per_request.map_or("-".to_owned(), |c| format!(
+                    "{:.2}/{:.2}/{:.2}",
+                    c.before, c.during, c.after
+                )),
+            ));
+        }
+    }
+    out
 }
 
 /// The partial-failure scenario's verdict: did the failure stay local, and were the
@@ -204,6 +335,7 @@ pub fn outage_table(run: &Run) -> String {
             "  (others / needing ok: success share during the fault of the endpoints that do not / do need the component)\n",
         );
     }
+    out.push_str(&spike_table(run));
     for verdict in &run.claims {
         out.push_str(&format!(
             "{}{} ({}): {}{}\n",

@@ -308,6 +308,15 @@ impl Deployment {
             .with_context(|| format!("limiting {process}"))
     }
 
+    /// Where each process answers now (its own `/metrics`, `/health`).
+    pub async fn process_urls(&self) -> Vec<String> {
+        let mut urls = Vec::new();
+        for member in &self.members {
+            urls.push(member.process.lock().await.base_url.clone());
+        }
+        urls
+    }
+
     /// The names of the processes hosting `component` (`inventory-0`, ...).
     pub fn process_names(&self, component: Component) -> Vec<String> {
         self.members

@@ -31,6 +31,8 @@
 //! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
 //! - [`partial_failure`]: a fault in one component under load, what it reached, how
 //!   long it took to recover, and the audit after it.
+//! - [`metastable`]: a spike past capacity and back: does goodput return, and what do
+//!   retries add?
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 //! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
@@ -45,6 +47,7 @@ pub mod faults;
 pub mod goose_driver;
 pub mod journeys;
 pub mod measure;
+pub mod metastable;
 pub mod open_loop;
 pub mod partial_failure;
 pub mod pinning;

@@ -60,7 +60,9 @@ impl Outage {
                 component(Component::Catalog, Fault::Fail { rate: 0.3 }),
                 false,
             ),
-            Scenario::Capacity | Scenario::HopCost | Scenario::Ceiling => return None,
+            Scenario::Capacity | Scenario::HopCost | Scenario::Ceiling | Scenario::Metastable => {
+                return None;
+            }
         };
         Some(Self { injection, rearm })
     }

@@ -14,6 +14,7 @@ use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
+use crate::metastable::SpikeResult;
 use crate::partial_failure::OutageResult;
 use crate::pinning::Cores;
 use crate::scenarios::{Profile, Ramp, Scenario};
@@ -84,6 +85,8 @@ pub struct SystemResult {
     /// The fault, what it did and the audit after it, for the partial-failure
     /// scenarios.
     pub outage: Option<OutageResult>,
+    /// The spike, for `metastable`: once for the monolith, once per preset for split.
+    pub spikes: Vec<SpikeResult>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
 }
@@ -96,6 +99,7 @@ impl SystemResult {
             ramp: None,
             endpoints: BTreeMap::new(),
             outage: None,
+            spikes: Vec::new(),
             process_events: Vec::new(),
         }
     }
@@ -119,6 +123,7 @@ impl Run {
                     .flat_map(|ramp| ramp.steps.iter())
                     .chain(r.endpoints.values().map(|e| &e.measurement))
                     .chain(r.outage.iter().map(|o| &o.measurement))
+                    .chain(r.spikes.iter().map(|s| &s.measurement))
             })
         })
     }
@@ -147,7 +152,8 @@ impl Run {
                 });
                 let single = result.endpoints.values().map(|e| &e.measurement);
                 let outage = result.outage.iter().map(|o| &o.measurement);
-                for m in steps.chain(single).chain(outage) {
+                let spikes = result.spikes.iter().map(|s| &s.measurement);
+                for m in steps.chain(single).chain(outage).chain(spikes) {
                     if m.verdict == Verdict::GeneratorLimited {
                         reasons.push(format!(
                             "{name} {system} {}: the load generator, not the server, was the limit ({})",

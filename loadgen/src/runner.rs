@@ -18,6 +18,7 @@ use crate::cgroups::{self, RunGroups};
 use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
 use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
+use crate::metastable;
 use crate::partial_failure::{self, Outage};
 use crate::pinning::Cores;
 use crate::results::{
@@ -218,12 +219,13 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    fn deploy_options(&self, system: System) -> DeployOptions {
+    /// How a system is deployed with `topology`, in its own folder `dir_name`.
+    fn deploy_options(&self, topology: &Topology, dir_name: &str) -> DeployOptions {
         let options = self.options;
         DeployOptions {
             bins: options.bins.clone(),
-            dir: self.dir.join(system.name()),
-            topology: options.topology.clone(),
+            dir: self.dir.join(dir_name),
+            topology: topology.clone(),
             shop_args: vec![
                 "--products".into(),
                 options.profile.products.to_string().into(),
@@ -231,7 +233,7 @@ impl Session<'_> {
                 "--settle-interval-secs".into(),
                 "1".into(),
                 "--stale-checkout-secs".into(),
-                scenarios::stale_checkout(options.topology.preset)
+                scenarios::stale_checkout(topology.preset)
                     .as_secs()
                     .to_string()
                     .into(),
@@ -260,7 +262,7 @@ impl Session<'_> {
             &format!("{}: deploying", system.name()),
             Duration::from_secs(5),
         );
-        let options = self.deploy_options(system);
+        let options = self.deploy_options(&self.options.topology, system.name());
         let body = (system == System::Ceiling).then_some(self.body.as_path());
         let deployment = match until_interrupted(
             self.interrupt,
@@ -331,6 +333,40 @@ impl Session<'_> {
                         .await?;
                 SystemResult {
                     outage: Some(found),
+                    ..SystemResult::empty(system)
+                }
+            }
+            Scenario::Metastable => {
+                let mix = &options.mix;
+                let mut spikes = Vec::new();
+                if system == System::Split {
+                    let preset = options.topology.preset;
+                    spikes.push(
+                        metastable::run(deployment, Some(preset), mix, profile, bench, phase)
+                            .await?,
+                    );
+                    // The other preset, on a split build of its own.
+                    let mut topology = options.topology.clone();
+                    topology.preset = metastable::other(preset);
+                    let name = format!("split-{}", topology.preset.name());
+                    let deploy = self.deploy_options(&topology, &name);
+                    phase(
+                        &format!("deploying with the {} preset", topology.preset.name()),
+                        Duration::from_secs(5),
+                    );
+                    let other = Deployment::start(system, &deploy, None).await?;
+                    let found =
+                        metastable::run(&other, Some(topology.preset), mix, profile, bench, phase)
+                            .await;
+                    let stopped = other.stop(GRACE).await;
+                    spikes.push(found?);
+                    stopped?;
+                } else {
+                    spikes
+                        .push(metastable::run(deployment, None, mix, profile, bench, phase).await?);
+                }
+                SystemResult {
+                    spikes,
                     ..SystemResult::empty(system)
                 }
             }

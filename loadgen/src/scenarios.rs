@@ -10,6 +10,8 @@
 //! - `crash-payments`, `hang-recommendations`, `slow-inventory`, `errors-catalog`: a
 //!   fault in one component for a window of a constant load, then an audit of the
 //!   books ([`crate::partial_failure`] runs them).
+//! - `metastable`: normal, spike, normal, on the monolith and on the split build under
+//!   each resilience preset ([`crate::metastable`] runs it).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,11 +45,14 @@ pub enum Scenario {
     SlowInventory,
     /// 30% of calls into catalog fail for a window.
     ErrorsCatalog,
+    /// Normal load, a spike past the split build's capacity, normal again: does
+    /// goodput come back, and what do retries add?
+    Metastable,
 }
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Capacity,
         Scenario::HopCost,
         Scenario::Ceiling,
@@ -55,6 +60,7 @@ impl Scenario {
         Scenario::HangRecommendations,
         Scenario::SlowInventory,
         Scenario::ErrorsCatalog,
+        Scenario::Metastable,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +72,7 @@ impl Scenario {
             Scenario::HangRecommendations => "hang-recommendations",
             Scenario::SlowInventory => "slow-inventory",
             Scenario::ErrorsCatalog => "errors-catalog",
+            Scenario::Metastable => "metastable",
         }
     }
 
@@ -92,6 +99,9 @@ impl Scenario {
             }
             Scenario::ErrorsCatalog => {
                 "30% of calls into catalog fail for a window under the shop mix: which endpoints fail with it, and do the books stay balanced"
+            }
+            Scenario::Metastable => {
+                "the shop mix at a normal rate, a spike past the split build's capacity, normal again (split under the bare and the hardened preset): does goodput come back, and how many internal calls does a request cost with retries"
             }
         }
     }
@@ -134,6 +144,28 @@ pub struct Profile {
     pub deadline: Duration,
     /// The partial-failure scenarios' load and fault window.
     pub outage: OutageTiming,
+    /// The metastable scenario's rates and their lengths.
+    pub spike: SpikeTiming,
+}
+
+/// Normal, spike, normal: the metastable scenario's load (after the warm-up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpikeTiming {
+    pub normal: f64,
+    /// Past the split build's knee (about 3,000 req/s on this machine's shared core),
+    /// within the monolith's and the generator's.
+    pub spike: f64,
+    #[serde(serialize_with = "seconds")]
+    pub before: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub during: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub after: Duration,
+    /// The shoppers' patience.
+    #[serde(serialize_with = "seconds")]
+    pub deadline: Duration,
+    /// Shoppers: as a client's connection pool, a bound on what is in flight at once.
+    pub users: usize,
 }
 
 /// The load a partial-failure scenario runs, and where its fault window sits in it
@@ -188,6 +220,15 @@ impl Profile {
                     deadline: Duration::from_secs(2),
                     settle_limit: SETTLE_LIMIT,
                 },
+                spike: SpikeTiming {
+                    normal: 500.0,
+                    spike: 4_000.0,
+                    before: Duration::from_secs(4),
+                    during: Duration::from_secs(4),
+                    after: Duration::from_secs(12),
+                    deadline: Duration::from_secs(2),
+                    users: 512,
+                },
             },
             ProfileName::Standard => Self {
                 name,
@@ -208,6 +249,15 @@ impl Profile {
                     after: Duration::from_secs(20),
                     deadline: Duration::from_secs(2),
                     settle_limit: SETTLE_LIMIT,
+                },
+                spike: SpikeTiming {
+                    normal: 800.0,
+                    spike: 4_000.0,
+                    before: Duration::from_secs(8),
+                    during: Duration::from_secs(8),
+                    after: Duration::from_secs(24),
+                    deadline: Duration::from_secs(2),
+                    users: 512,
                 },
             },
         }
