@@ -177,6 +177,20 @@ const SEARCH_WORDS: [&str; 8] = [
     "classic", "compact", "deluxe", "books", "garden", "tools", "kitchen", "sports",
 ];
 
+/// Retries of a sign-up or login the shop answered "unavailable", and the first
+/// backoff (doubling: 100, 200, 400, 800 ms).
+const START_RETRIES: u32 = 4;
+const START_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Whether a start request is worth another try: the shop was unavailable or did not
+/// answer, rather than said no.
+fn worth_retrying(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Status(429 | 502 | 503 | 504) | Outcome::Timeout | Outcome::Failed
+    )
+}
+
 /// A test card the shop's payments accept.
 const CARD: &str = "4242424242424242";
 
@@ -238,31 +252,38 @@ impl Journey for ShopJourney {
             "password": self.password(),
         });
         let failed = |e: Box<TransactionError>| format!("user {index}: {e}");
-        let builder = request(user, GooseMethod::Post, "/api/users", None).map_err(failed)?;
-        let registered = send(user, "register", builder.json(&credentials)).await;
+        // Sign-up and login are retried when the shop answers "unavailable" (a service
+        // shedding the storm of hundreds of users starting at once), as a person would.
+        let mut attempt = 0;
+        let registered = loop {
+            let builder = request(user, GooseMethod::Post, "/api/users", None).map_err(failed)?;
+            let outcome = send(user, "register", builder.json(&credentials)).await;
+            if !worth_retrying(outcome) || attempt == START_RETRIES {
+                break outcome;
+            }
+            attempt += 1;
+            tokio::time::sleep(START_BACKOFF * 2u32.pow(attempt)).await;
+        };
         if !matches!(registered, Outcome::Status(201 | 409)) {
             return Err(format!("registering user {index}: {registered:?}"));
         }
-        let builder = request(user, GooseMethod::Post, "/api/sessions", None)
-            .map_err(failed)?
-            .json(&credentials);
-        let request = GooseRequest::builder()
-            .name("login")
-            .set_request_builder(builder)
-            .build();
-        let response = user
-            .request(request)
-            .await
-            .map_err(|e| format!("logging in user {index}: {e}"))?
-            .response
-            .map_err(|e| format!("logging in user {index}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("logging in user {index}: {}", response.status()));
+        let mut attempt = 0;
+        let (logged_in, body) = loop {
+            let builder = request(user, GooseMethod::Post, "/api/sessions", None)
+                .map_err(failed)?
+                .json(&credentials);
+            let (outcome, body) = send_keeping_body(user, "login", builder).await;
+            if !worth_retrying(outcome) || attempt == START_RETRIES {
+                break (outcome, body);
+            }
+            attempt += 1;
+            tokio::time::sleep(START_BACKOFF * 2u32.pow(attempt)).await;
+        };
+        if !logged_in.is_success() {
+            return Err(format!("logging in user {index}: {logged_in:?}"));
         }
-        let session: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| format!("logging in user {index}: {e}"))?;
+        let session: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("logging in user {index}: {e}"))?;
         let token = session["token"]
             .as_str()
             .ok_or_else(|| format!("logging in user {index}: no token in {session}"))?;

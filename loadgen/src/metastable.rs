@@ -90,6 +90,8 @@ pub async fn run(
         users: timing.users,
         warm_up: profile.warm_up,
         deadline: timing.deadline,
+        // A hundredth of the shoppers' patience: this scenario reads seconds.
+        lag_tolerance: timing.deadline / 100,
     };
     let sut = Sut::of(deployment).await;
     let shoppers = journey(mix.clone(), profile, bench.seed, None);

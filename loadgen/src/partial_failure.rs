@@ -298,6 +298,8 @@ pub async fn run(
         users: timing.users(),
         warm_up: profile.warm_up,
         deadline: timing.deadline,
+        // A hundredth of the shoppers' patience: this scenario reads seconds.
+        lag_tolerance: timing.deadline / 100,
     };
     let ledger = Arc::new(Ledger::default());
     let shoppers = journey(mix.clone(), profile, bench.seed, Some(ledger.clone()));

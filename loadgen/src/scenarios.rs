@@ -366,6 +366,7 @@ pub async fn ramp(
                 users: Profile::users_for(rate),
                 warm_up: profile.warm_up,
                 deadline: profile.deadline,
+                lag_tolerance: crate::measure::LAG_TOLERANCE,
             };
             if let Some(previous) = steps.last_mut().filter(|_| !attempt.is_empty()) {
                 previous.retried = true;
@@ -451,6 +452,7 @@ pub async fn hop_cost(
             users: 16,
             warm_up: profile.warm_up,
             deadline: profile.deadline,
+            lag_tolerance: crate::measure::LAG_TOLERANCE,
         };
         let journey = journey(hop_mix(action), profile, bench.seed, None);
         let sut = Sut::of(deployment).await;

@@ -62,6 +62,7 @@ async fn a_server_stopped_for_a_second_shows_in_the_corrected_tail_not_the_servi
         users: 8,
         warm_up: Duration::from_millis(500),
         deadline: Duration::from_secs(3),
+        lag_tolerance: loadgen::measure::LAG_TOLERANCE,
     };
     // Users log in (here: nothing to do) and the schedule starts within a moment; the
     // freeze falls in the middle of the measured stretch.
@@ -176,6 +177,7 @@ async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_
         users: 8,
         warm_up: Duration::ZERO,
         deadline: Duration::from_secs(5),
+        lag_tolerance: loadgen::measure::LAG_TOLERANCE,
     };
     let sut = Sut::of(&monolith).await;
     let m = measure(

@@ -21,6 +21,7 @@ async fn measure_at(url: String, rate: f64, users: usize, seconds: u64) -> Measu
         users,
         warm_up: Duration::from_millis(500),
         deadline: Duration::from_secs(2),
+        lag_tolerance: loadgen::measure::LAG_TOLERANCE,
     };
     let sut = Sut {
         name: "synthetic".to_owned(),
