@@ -3,12 +3,13 @@
 //! Only what the run has evidence for gets a line.
 //!
 //! - [`verdicts`]: the lines, kept in `run.json`.
-//! - [`outage_table`]: the partial-failure and metastable scenarios side by side, with
-//!   the verdicts, for the terminal.
+//! - [`tables`]: the partial-failure, metastable and diversify scenarios side by side,
+//!   with the verdicts, for the terminal.
 
 use serde::Serialize;
 
 use crate::deploy::System;
+use crate::diversify::{self, Moved};
 use crate::metastable::SpikeResult;
 use crate::partial_failure::OutageResult;
 use crate::results::{Run, ScenarioResult};
@@ -38,8 +39,70 @@ const RECOVERY_MARGIN_S: f64 = 1.0;
 pub fn verdicts(run: &Run) -> Vec<ClaimVerdict> {
     run.scenarios
         .iter()
-        .filter_map(|s| reliability(s).or_else(|| metastability(s, &run.profile)))
+        .filter_map(|s| {
+            reliability(s)
+                .or_else(|| metastability(s, &run.profile))
+                .or_else(|| diversification(s))
+        })
         .collect()
+}
+
+/// The diversify scenario's verdict: what switching one service's stack alone bought,
+/// and whether the rest stayed put.
+fn diversification(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
+    let found = scenario.systems.iter().find_map(|r| r.diversify.as_ref())?;
+    let component = |name: &str| found.components.iter().find(|c| c.name == name);
+    let own = component(&found.service.to_string())?;
+    let percent = |change: f64| format!("{:+.1}%", change * 100.0);
+    let mut line = format!(
+        "{} alone: {}'s CPU per request {:.1} -> {:.1} us ({}, turn-to-turn noise {:.1}%)",
+        found.change,
+        found.service,
+        own.a,
+        own.b,
+        percent(own.change),
+        own.noise * 100.0
+    );
+    if let Some(all) = component(diversify::ALL) {
+        line.push_str(&format!(
+            ", the whole split build's {:.1} -> {:.1} us ({})",
+            all.a,
+            all.b,
+            percent(all.change)
+        ));
+    }
+    let untouched: Vec<&Moved> = diversify::UNTOUCHED
+        .iter()
+        .filter_map(|c| component(&c.to_string()))
+        .collect();
+    if let Some(most) = untouched
+        .iter()
+        .max_by(|x, y| x.change.abs().total_cmp(&y.change.abs()))
+    {
+        line.push_str(&format!(
+            "; services that neither are {} nor call it ({}) moved at most {} ({}, noise {:.1}%)",
+            found.service,
+            untouched
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            percent(most.change),
+            most.name,
+            most.noise * 100.0
+        ));
+    }
+    line.push_str("; the monolith has one stack for every component: it cannot switch one alone");
+    // The claim is that a part can pick its own stack; the split build can, and the
+    // numbers say whether it paid: a gain beyond the turns' own noise.
+    let favours = (own.change < 0.0 && -own.change > own.noise).then_some(System::Split);
+    Some(ClaimVerdict {
+        claim: "diversification".to_owned(),
+        scenario: scenario.scenario,
+        favours,
+        line,
+        failed: false,
+    })
 }
 
 /// A system's spike, named with its preset: `monolith`, `split (bare)`.
@@ -117,6 +180,48 @@ fn metastability(scenario: &ScenarioResult, profile: &Profile) -> Option<ClaimVe
         line,
         failed: false,
     })
+}
+
+/// The diversify scenario's table: each component's CPU per request and each
+/// endpoint's p50, before and after the switch.
+fn diversify_table(run: &Run) -> String {
+    let mut out = String::new();
+    for found in run
+        .scenarios
+        .iter()
+        .flat_map(|s| s.systems.iter().filter_map(|r| r.diversify.as_ref()))
+    {
+        out.push_str(&format!(
+            "\ndiversify ({}; medians of {} turns each, in alternation):\n",
+            found.change,
+            found.turns.len() / 2
+        ));
+        out.push_str(&format!(
+            "{:<22} {:>10} {:>10} {:>9} {:>9}\n",
+            "CPU-us/req", "as is", "switched", "change", "noise"
+        ));
+        let row = |m: &Moved| {
+            format!(
+                "{:<22} {:>10.1} {:>10.1} {:>8.1}% {:>8.1}%\n",
+                m.name,
+                m.a,
+                m.b,
+                m.change * 100.0,
+                m.noise * 100.0
+            )
+        };
+        for m in &found.components {
+            out.push_str(&row(m));
+        }
+        out.push_str(&format!(
+            "{:<22} {:>10} {:>10} {:>9} {:>9}\n",
+            "p50 ms", "as is", "switched", "change", "noise"
+        ));
+        for m in &found.endpoints {
+            out.push_str(&row(m));
+        }
+    }
+    out
 }
 
 /// The metastable scenario's table, for the terminal.
@@ -274,8 +379,9 @@ fn audit_words(outcome: &OutageResult) -> String {
     }
 }
 
-/// The partial-failure scenarios side by side, with each claim's verdict.
-pub fn outage_table(run: &Run) -> String {
+/// The partial-failure, metastable and diversify scenarios side by side, then each
+/// claim's verdict.
+pub fn tables(run: &Run) -> String {
     let mut out = String::new();
     for scenario in &run.scenarios {
         let rows: Vec<(System, &OutageResult)> = scenario
@@ -336,6 +442,7 @@ pub fn outage_table(run: &Run) -> String {
         );
     }
     out.push_str(&spike_table(run));
+    out.push_str(&diversify_table(run));
     for verdict in &run.claims {
         out.push_str(&format!(
             "{}{} ({}): {}{}\n",

@@ -33,6 +33,8 @@
 //!   long it took to recover, and the audit after it.
 //! - [`metastable`]: a spike past capacity and back: does goodput return, and what do
 //!   retries add?
+//! - [`diversify`]: one service's wire format switched alone: its gain, the others'
+//!   stillness.
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 //! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
@@ -43,6 +45,7 @@ pub mod cgroups;
 pub mod claims;
 pub mod cost;
 pub mod deploy;
+pub mod diversify;
 pub mod faults;
 pub mod goose_driver;
 pub mod journeys;

@@ -60,9 +60,11 @@ impl Outage {
                 component(Component::Catalog, Fault::Fail { rate: 0.3 }),
                 false,
             ),
-            Scenario::Capacity | Scenario::HopCost | Scenario::Ceiling | Scenario::Metastable => {
-                return None;
-            }
+            Scenario::Capacity
+            | Scenario::HopCost
+            | Scenario::Ceiling
+            | Scenario::Metastable
+            | Scenario::Diversify => return None,
         };
         Some(Self { injection, rearm })
     }

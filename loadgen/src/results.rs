@@ -12,6 +12,7 @@ use split::topology::Topology;
 
 use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
+use crate::diversify::DiversifyResult;
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
 use crate::metastable::SpikeResult;
@@ -87,6 +88,8 @@ pub struct SystemResult {
     pub outage: Option<OutageResult>,
     /// The spike, for `metastable`: once for the monolith, once per preset for split.
     pub spikes: Vec<SpikeResult>,
+    /// The switch, for `diversify` (split only).
+    pub diversify: Option<DiversifyResult>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
 }
@@ -100,6 +103,7 @@ impl SystemResult {
             endpoints: BTreeMap::new(),
             outage: None,
             spikes: Vec::new(),
+            diversify: None,
             process_events: Vec::new(),
         }
     }
@@ -124,6 +128,11 @@ impl Run {
                     .chain(r.endpoints.values().map(|e| &e.measurement))
                     .chain(r.outage.iter().map(|o| &o.measurement))
                     .chain(r.spikes.iter().map(|s| &s.measurement))
+                    .chain(
+                        r.diversify
+                            .iter()
+                            .flat_map(|d| d.turns.iter().map(|t| &t.measurement)),
+                    )
             })
         })
     }
@@ -153,7 +162,11 @@ impl Run {
                 let single = result.endpoints.values().map(|e| &e.measurement);
                 let outage = result.outage.iter().map(|o| &o.measurement);
                 let spikes = result.spikes.iter().map(|s| &s.measurement);
-                for m in steps.chain(single).chain(outage).chain(spikes) {
+                let turns = result
+                    .diversify
+                    .iter()
+                    .flat_map(|d| d.turns.iter().map(|t| &t.measurement));
+                for m in steps.chain(single).chain(outage).chain(spikes).chain(turns) {
                     if m.verdict == Verdict::GeneratorLimited {
                         reasons.push(format!(
                             "{name} {system} {}: the load generator, not the server, was the limit ({})",
@@ -312,7 +325,7 @@ impl Run {
                 }
             }
         }
-        out.push_str(&crate::claims::outage_table(self));
+        out.push_str(&crate::claims::tables(self));
         let lag: Vec<f64> = self
             .measurements()
             .filter_map(|m| m.cost.generator_cpu_us_per_request)

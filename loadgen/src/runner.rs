@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::cgroups::{self, RunGroups};
 use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
+use crate::diversify;
 use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
 use crate::metastable;
@@ -370,6 +371,35 @@ impl Session<'_> {
                     ..SystemResult::empty(system)
                 }
             }
+            Scenario::Diversify if system == System::Split => {
+                let topology = diversify::switched(&options.topology);
+                let deploy = self.deploy_options(&topology, "split-switched");
+                phase(
+                    &format!("deploying with {}", diversify::change(&options.topology)),
+                    Duration::from_secs(5),
+                );
+                let switched = Deployment::start(system, &deploy, None).await?;
+                let change = diversify::change(&options.topology);
+                let found = diversify::run(
+                    deployment,
+                    &switched,
+                    change,
+                    &options.mix,
+                    profile,
+                    bench,
+                    phase,
+                )
+                .await;
+                let stopped = switched.stop(GRACE).await;
+                let found = found?;
+                stopped?;
+                SystemResult {
+                    diversify: Some(found),
+                    ..SystemResult::empty(system)
+                }
+            }
+            // One process, one stack: nothing it can switch for one component alone.
+            Scenario::Diversify => SystemResult::empty(system),
             Scenario::HopCost => {
                 let found = scenarios::hop_cost(deployment, profile, bench, phase).await?;
                 SystemResult {

@@ -12,6 +12,8 @@
 //!   books ([`crate::partial_failure`] runs them).
 //! - `metastable`: normal, spike, normal, on the monolith and on the split build under
 //!   each resilience preset ([`crate::metastable`] runs it).
+//! - `diversify`: catalog's wire format switched alone, in turns against the split
+//!   build as deployed ([`crate::diversify`] runs it).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,11 +50,14 @@ pub enum Scenario {
     /// Normal load, a spike past the split build's capacity, normal again: does
     /// goodput come back, and what do retries add?
     Metastable,
+    /// One service switches its wire format alone: its gain, and whether the others
+    /// moved.
+    Diversify,
 }
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Capacity,
         Scenario::HopCost,
         Scenario::Ceiling,
@@ -61,6 +66,7 @@ impl Scenario {
         Scenario::SlowInventory,
         Scenario::ErrorsCatalog,
         Scenario::Metastable,
+        Scenario::Diversify,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +79,7 @@ impl Scenario {
             Scenario::SlowInventory => "slow-inventory",
             Scenario::ErrorsCatalog => "errors-catalog",
             Scenario::Metastable => "metastable",
+            Scenario::Diversify => "diversify",
         }
     }
 
@@ -102,6 +109,9 @@ impl Scenario {
             }
             Scenario::Metastable => {
                 "the shop mix at a normal rate, a spike past the split build's capacity, normal again (split under the bare and the hardened preset): does goodput come back, and how many internal calls does a request cost with retries"
+            }
+            Scenario::Diversify => {
+                "catalog's callers switch from JSON to postcard (or back) while every other service stays: the switched service's gain in CPU and latency, and whether the others moved (split only: the monolith has one stack)"
             }
         }
     }
@@ -146,6 +156,18 @@ pub struct Profile {
     pub outage: OutageTiming,
     /// The metastable scenario's rates and their lengths.
     pub spike: SpikeTiming,
+    /// The diversification scenario's turns.
+    pub diversify: DiversifyTiming,
+}
+
+/// The diversification scenario's load: `rounds` turns on each side, in alternation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DiversifyTiming {
+    pub rate: f64,
+    /// Measured length of each turn (after the warm-up).
+    #[serde(serialize_with = "seconds")]
+    pub length: Duration,
+    pub rounds: usize,
 }
 
 /// Normal, spike, normal: the metastable scenario's load (after the warm-up).
@@ -229,6 +251,11 @@ impl Profile {
                     deadline: Duration::from_secs(2),
                     users: 512,
                 },
+                diversify: DiversifyTiming {
+                    rate: 1_000.0,
+                    length: Duration::from_secs(4),
+                    rounds: 2,
+                },
             },
             ProfileName::Standard => Self {
                 name,
@@ -258,6 +285,11 @@ impl Profile {
                     after: Duration::from_secs(24),
                     deadline: Duration::from_secs(2),
                     users: 512,
+                },
+                diversify: DiversifyTiming {
+                    rate: 1_500.0,
+                    length: Duration::from_secs(8),
+                    rounds: 3,
                 },
             },
         }
