@@ -53,7 +53,8 @@ fn diversification(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     let found = scenario.systems.iter().find_map(|r| r.diversify.as_ref())?;
     let component = |name: &str| found.components.iter().find(|c| c.name == name);
     let own = component(&found.service.to_string())?;
-    let percent = |change: f64| format!("{:+.1}%", change * 100.0);
+    let percent =
+        |change: Option<f64>| change.map_or("-".to_owned(), |c| format!("{:+.1}%", c * 100.0));
     let mut line = format!(
         "{} alone: {}'s CPU per request {:.1} -> {:.1} us ({}, turn-to-turn noise {:.1}%)",
         found.change,
@@ -100,7 +101,10 @@ fn diversification(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     line.push_str("; the monolith has one stack for every component: it cannot switch one alone");
     // The claim is that a part can pick its own stack; the split build can, and the
     // numbers say whether it paid: a gain beyond the turns' own noise.
-    let favours = (own.change < 0.0 && -own.change > own.noise).then_some(System::Split);
+    let favours = own
+        .change
+        .is_some_and(|c| c < 0.0 && -c > own.noise)
+        .then_some(System::Split);
     Some(ClaimVerdict {
         claim: "diversification".to_owned(),
         scenario: scenario.scenario,
@@ -207,11 +211,12 @@ fn diversify_table(run: &Run) -> String {
         ));
         let row = |m: &Moved| {
             format!(
-                "{:<22} {:>10.1} {:>10.1} {:>8.1}% {:>8.1}%\n",
+                "{:<22} {:>10.1} {:>10.1} {:>9} {:>8.1}%\n",
                 m.name,
                 m.a,
                 m.b,
-                m.change * 100.0,
+                m.change
+                    .map_or("-".to_owned(), |c| format!("{:.1}%", c * 100.0)),
                 m.noise * 100.0
             )
         };

@@ -76,8 +76,8 @@ pub struct Moved {
     pub name: String,
     pub a: f64,
     pub b: f64,
-    /// `b / a - 1`: negative is a gain.
-    pub change: f64,
+    /// `b / a - 1`: negative is a gain; `None` when `a` is 0 (nothing to compare to).
+    pub change: Option<f64>,
     /// The spread of the turns themselves: the largest relative difference between
     /// two of A's turns or two of B's (the noise a change must clear).
     pub noise: f64,
@@ -176,7 +176,7 @@ fn moved(turns: &[Turn], read: impl Fn(&Measurement) -> BTreeMap<String, f64>) -
                 name,
                 a: ma,
                 b: mb,
-                change: if ma > 0.0 { mb / ma - 1.0 } else { 0.0 },
+                change: (ma > 0.0).then(|| mb / ma - 1.0),
                 noise: spread(&a).max(spread(&b)),
             }
         })
