@@ -243,6 +243,10 @@ pub struct Measurement {
 /// How often the processes' CPU and memory are read.
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
+/// Sends above the quantile the generator's own lag is judged at, at the fewest (the
+/// p99 from 1,000 sends on).
+const JUDGED_ABOVE: f64 = 10.0;
+
 /// The share of failed requests (errors, timeouts) a kept step may have.
 const MAX_ERROR_SHARE: f64 = 0.01;
 
@@ -402,10 +406,16 @@ fn summarise(
         ));
     }
     let lag_limit_us = bench.timer_bias.p99_us + load.lag_tolerance.as_secs_f64() * 1e6;
-    if own_lag.samples >= 20 && own_lag.p99_us > lag_limit_us {
+    // The p99, or with fewer than 1,000 sends the quantile with 10 sends above it: the
+    // p99 of 150 sends is the second latest, which one scheduling blip of a shared core
+    // decides, whatever the generator's load.
+    let judged = (1.0 - JUDGED_ABOVE / own_lag.samples.max(1) as f64).min(0.99);
+    let judged_lag_us = recorder.own_lag.value_at_quantile(judged) as f64 / 1e3;
+    if own_lag.samples >= 20 && judged_lag_us > lag_limit_us {
         generator_reasons.push(format!(
-            "sends by free users went {:.1} ms late at p99 (at rest: {:.2} ms)",
-            own_lag.p99_us / 1e3,
+            "sends by free users went {:.1} ms late at p{:.1} (at rest: {:.2} ms at p99)",
+            judged_lag_us / 1e3,
+            judged * 100.0,
             bench.timer_bias.p99_us / 1e3
         ));
     }
