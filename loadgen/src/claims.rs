@@ -203,7 +203,12 @@ fn diversify_table(run: &Run) -> String {
         out.push_str(&format!(
             "\ndiversify ({}; medians of {} turns each, in alternation):\n",
             found.change,
-            found.turns.len() / 2
+            found
+                .turns
+                .iter()
+                .filter(|t| !t.measurement.retried)
+                .count()
+                / 2
         ));
         out.push_str(&format!(
             "{:<22} {:>10} {:>10} {:>9} {:>9}\n",

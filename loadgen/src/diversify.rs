@@ -19,7 +19,7 @@ use split::topology::Topology;
 
 use crate::deploy::Deployment;
 use crate::journeys::Mix;
-use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, measure};
+use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure};
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
 
@@ -66,7 +66,8 @@ pub struct DiversifyResult {
     pub components: Vec<Moved>,
     /// Per endpoint: the corrected p50, medians of A's turns and of B's.
     pub endpoints: Vec<Moved>,
-    /// Every turn, in the order run.
+    /// Every turn, in the order run (one the generator limited is `retried`, and the
+    /// next turn of its side stands for it).
     pub turns: Vec<Turn>,
 }
 
@@ -110,21 +111,31 @@ pub async fn run(
                 &format!("diversify {side} round {} of {}", round + 1, timing.rounds),
                 length,
             );
-            let load = Load {
-                label: format!("diversify-{side}-{}", round + 1),
-                profile: RateProfile::constant(timing.rate, length).map_err(anyhow::Error::msg)?,
-                users: Profile::users_for(timing.rate),
-                warm_up: profile.warm_up,
-                deadline: profile.deadline,
-                lag_tolerance: LAG_TOLERANCE,
-            };
-            let sut = Sut::of(deployment).await;
-            let shoppers = journey(mix.clone(), profile, bench.seed, None);
-            let measurement = measure(&sut, shoppers, &load, bench, profile.slo).await?;
-            turns.push(Turn {
-                side: side.to_owned(),
-                measurement,
-            });
+            // A turn the generator limited is no figure of the server's: it is measured
+            // once more (as a ramp step is), and the first stays in `turns`, marked.
+            for attempt in ["", "-again"] {
+                let load = Load {
+                    label: format!("diversify-{side}-{}{attempt}", round + 1),
+                    profile: RateProfile::constant(timing.rate, length)
+                        .map_err(anyhow::Error::msg)?,
+                    users: Profile::users_for(timing.rate),
+                    warm_up: profile.warm_up,
+                    deadline: profile.deadline,
+                    lag_tolerance: LAG_TOLERANCE,
+                };
+                let sut = Sut::of(deployment).await;
+                let shoppers = journey(mix.clone(), profile, bench.seed, None);
+                let mut measurement = measure(&sut, shoppers, &load, bench, profile.slo).await?;
+                let again = measurement.verdict == Verdict::GeneratorLimited && attempt.is_empty();
+                measurement.retried = again;
+                turns.push(Turn {
+                    side: side.to_owned(),
+                    measurement,
+                });
+                if !again {
+                    break;
+                }
+            }
         }
     }
     let components = moved(&turns, |m| {
@@ -157,7 +168,7 @@ pub async fn run(
 /// Each figure `read` gives, A's median against B's.
 fn moved(turns: &[Turn], read: impl Fn(&Measurement) -> BTreeMap<String, f64>) -> Vec<Moved> {
     let mut by_name: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for turn in turns {
+    for turn in turns.iter().filter(|t| !t.measurement.retried) {
         for (name, value) in read(&turn.measurement) {
             let sides = by_name.entry(name).or_default();
             if turn.side == "a" {

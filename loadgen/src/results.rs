@@ -165,7 +165,8 @@ impl Run {
                 let turns = result
                     .diversify
                     .iter()
-                    .flat_map(|d| d.turns.iter().map(|t| &t.measurement));
+                    .flat_map(|d| d.turns.iter().map(|t| &t.measurement))
+                    .filter(|m| !m.retried);
                 for m in steps.chain(single).chain(outage).chain(spikes).chain(turns) {
                     if m.verdict == Verdict::GeneratorLimited {
                         reasons.push(format!(
