@@ -11,6 +11,8 @@
 //! - [`pool`]: a service's replicas as one tower service: pooled keep-alive connections
 //!   (hyper-util), power-of-two-choices balancing (tower), ejection and return of
 //!   replicas by connection errors and readiness probes.
+//! - [`rotation`]: which replicas are in the rotation ([`rotation::Seat`]), and the
+//!   readiness probes that move them in and out; shared with the `balancer` crate.
 //! - [`resilience`]: [`Resilience`], the layers a caller puts around a dependency
 //!   (deadline, retries of idempotent calls under a budget, circuit breaker, load
 //!   shedding), with the `bare` and `hardened` presets.
@@ -30,6 +32,7 @@ pub mod client;
 pub mod codec;
 pub mod pool;
 pub mod resilience;
+pub mod rotation;
 pub mod serve;
 pub mod stubs;
 

@@ -1,24 +1,21 @@
 //! The replicas of one service, as one tower service: each call goes to one replica,
 //! picked by power-of-two-choices on in-flight requests (`tower::balance::p2c`).
 //!
-//! A replica leaves the rotation when a call to it cannot connect, or when its
-//! `/health/ready` fails [`PROBE_FAILURES_TO_EJECT`] probes in a row; it comes back when
-//! the probe answers 200 again. Behind the balancer, leaving the rotation is readiness,
-//! not removal: an ejected endpoint reports itself not ready, so the balancer (one task,
-//! the buffer's worker) skips it and is woken when it returns. A call made when no
-//! replica is in the rotation fails at once as unreached; one already queued in the
-//! balancer's buffer waits for a replica to return (or for its deadline).
+//! Which replicas are in the rotation is [`crate::rotation`]'s business: a replica
+//! leaves it when a call cannot connect or its readiness probes fail, and behind the
+//! balancer (one task, the buffer's worker) an ejected replica is skipped until it
+//! returns. A call made when no replica is in the rotation fails at once as unreached;
+//! one already queued in the balancer's buffer waits for a replica to return (or for its
+//! deadline).
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::{Method, Request, StatusCode, Uri, header};
 use bytes::Bytes;
-use futures::task::AtomicWaker;
-use http_body_util::{BodyExt, Empty, Full, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -31,16 +28,10 @@ use tower::load::{CompleteOnResponse, PendingRequests};
 use tower::util::BoxCloneSyncService;
 
 use crate::codec::Codec;
+use crate::rotation::{Probes, Seat};
 
 /// The largest answer accepted: the catalog's embeddings are the biggest.
 pub const ANSWER_LIMIT_BYTES: usize = 64 * 1024 * 1024;
-
-/// How often each replica's readiness is probed.
-pub const PROBE_EVERY: Duration = Duration::from_millis(200);
-/// How long a probe may take: generous, so that a busy replica is not taken for dead.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Failed probes in a row that eject a replica (a refused connection ejects at once).
-pub const PROBE_FAILURES_TO_EJECT: u32 = 3;
 
 /// One internal call on its way: which operation, and the encoded arguments.
 #[derive(Debug, Clone)]
@@ -66,32 +57,6 @@ pub type CallService = BoxCloneSyncService<Call, Answer, ShopError>;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// Whether a replica is in the rotation, and who to wake when it comes back.
-#[derive(Debug, Default)]
-struct Rotation {
-    ejected: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl Rotation {
-    fn eject(&self, in_rotation: &AtomicUsize) -> bool {
-        let newly = !self.ejected.swap(true, Ordering::AcqRel);
-        if newly {
-            in_rotation.fetch_sub(1, Ordering::AcqRel);
-        }
-        newly
-    }
-
-    fn restore(&self, in_rotation: &AtomicUsize) -> bool {
-        let newly = self.ejected.swap(false, Ordering::AcqRel);
-        if newly {
-            in_rotation.fetch_add(1, Ordering::AcqRel);
-            self.waker.wake();
-        }
-        newly
-    }
-}
-
 /// One replica: its address, the shared connection pool, and its place in the rotation.
 #[derive(Debug, Clone)]
 struct Endpoint {
@@ -99,18 +64,15 @@ struct Endpoint {
     /// Alone (called from many tasks): always ready, and a call while ejected fails.
     balanced: bool,
     component: Component,
-    base: Arc<str>,
+    seat: Seat,
     client: HttpClient,
-    rotation: Arc<Rotation>,
-    /// Replicas of this service in the rotation now.
-    in_rotation: Arc<AtomicUsize>,
 }
 
 impl Endpoint {
     fn unavailable(&self, operation: &str, why: impl std::fmt::Display) -> ShopError {
         ShopError::unavailable(
             self.component,
-            format!("{}.{operation} at {}: {why}", self.component, self.base),
+            format!("{}.{operation} at {}: {why}", self.component, self.seat.base),
         )
     }
 }
@@ -121,34 +83,28 @@ impl Service<Call> for Endpoint {
     type Future = Pin<Box<dyn Future<Output = Result<Answer, ShopError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ShopError>> {
-        if !self.balanced || !self.rotation.ejected.load(Ordering::Acquire) {
+        if !self.balanced {
             return Poll::Ready(Ok(()));
         }
-        self.rotation.waker.register(cx.waker());
-        // Restored between the load and the registration: do not miss the wake-up.
-        if self.rotation.ejected.load(Ordering::Acquire) {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(()))
-        }
+        self.seat.poll_in_rotation(cx).map(Ok)
     }
 
     fn call(&mut self, call: Call) -> Self::Future {
         let endpoint = self.clone();
         Box::pin(async move {
             let operation = call.operation;
-            if endpoint.rotation.ejected.load(Ordering::Acquire) {
+            if endpoint.seat.is_ejected() {
                 return Err(ShopError::unreached(
                     endpoint.component,
                     format!(
                         "{}.{operation}: {} is out of the rotation",
-                        endpoint.component, endpoint.base
+                        endpoint.component, endpoint.seat.base
                     ),
                 ));
             }
             let uri: Uri = format!(
                 "{}/internal/{}/{operation}",
-                endpoint.base, endpoint.component
+                endpoint.seat.base, endpoint.component
             )
             .parse()
             .map_err(|e| ShopError::internal(format_args!("internal call address: {e}")))?;
@@ -161,12 +117,12 @@ impl Service<Call> for Endpoint {
             let response = match endpoint.client.request(request).await {
                 Ok(response) => response,
                 Err(e) => {
-                    if e.is_connect() && endpoint.rotation.eject(&endpoint.in_rotation) {
-                        tracing::warn!(component = %endpoint.component, base = %endpoint.base, "replica ejected: cannot connect");
+                    if e.is_connect() && endpoint.seat.eject() {
+                        tracing::warn!(component = %endpoint.component, base = %endpoint.seat.base, "replica ejected: cannot connect");
                     }
                     let why = format!(
                         "{}.{operation} at {}: no answer: {e}",
-                        endpoint.component, endpoint.base
+                        endpoint.component, endpoint.seat.base
                     );
                     return Err(if e.is_connect() {
                         ShopError::unreached(endpoint.component, why)
@@ -207,16 +163,6 @@ impl Service<Call> for Endpoint {
     }
 }
 
-/// Stops the readiness probes when the last handle on the pool goes.
-#[derive(Debug)]
-struct ProbeTask(tokio::task::JoinHandle<()>);
-
-impl Drop for ProbeTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Builds the service calling `component` at `replicas` (base URLs), with HTTP/2 or
 /// HTTP/1.1 keep-alive connections. Must be called inside a tokio runtime.
 pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallService {
@@ -228,19 +174,25 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
         .pool_idle_timeout(Duration::from_secs(60))
         .http2_only(http2)
         .build(connector);
-    let in_rotation = Arc::new(AtomicUsize::new(replicas.len()));
-    let endpoints: Vec<Endpoint> = replicas
-        .iter()
-        .map(|base| Endpoint {
+    let seats = Seat::all(component.name(), replicas);
+    let probes = Arc::new(Probes::start(seats.clone()));
+    let Some(first) = seats.first().cloned() else {
+        return BoxCloneSyncService::new(tower::service_fn(move |call: Call| async move {
+            Err(ShopError::unreached(
+                component,
+                format!("{component}.{}: no replica is known", call.operation),
+            ))
+        }));
+    };
+    let endpoints: Vec<Endpoint> = seats
+        .into_iter()
+        .map(|seat| Endpoint {
             balanced: replicas.len() > 1,
             component,
-            base: base.trim_end_matches('/').into(),
+            seat,
             client: client.clone(),
-            rotation: Arc::default(),
-            in_rotation: in_rotation.clone(),
         })
         .collect();
-    let probes = Arc::new(ProbeTask(tokio::spawn(probe(endpoints.clone()))));
 
     let inner: CallService = if let [only] = endpoints.as_slice() {
         // One replica: nothing to balance, and no queue to cross.
@@ -258,10 +210,10 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
     // Fail fast when nothing is in the rotation; keep the probes alive with the service.
     let fast_fail = tower::service_fn(move |call: Call| {
         let mut inner = inner.clone();
-        let in_rotation = in_rotation.clone();
+        let first = first.clone();
         let _probes = probes.clone();
         async move {
-            if in_rotation.load(Ordering::Acquire) == 0 {
+            if first.in_rotation() == 0 {
                 return Err(ShopError::unreached(
                     component,
                     format!("{component}.{}: no replica is up", call.operation),
@@ -271,46 +223,4 @@ pub fn connect(component: Component, replicas: &[String], http2: bool) -> CallSe
         }
     });
     BoxCloneSyncService::new(fast_fail)
-}
-
-/// Probes every replica's `/health/ready` forever (all at once, each tick), moving each
-/// in and out of the rotation.
-async fn probe(endpoints: Vec<Endpoint>) {
-    let probe_client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let ready = |endpoint: &Endpoint| {
-        let probe_client = probe_client.clone();
-        let uri = format!("{}/health/ready", endpoint.base);
-        async move {
-            let Ok(uri) = uri.parse::<Uri>() else {
-                return false;
-            };
-            let Ok(request) = Request::get(uri).body(Empty::new()) else {
-                return false;
-            };
-            let answer = tokio::time::timeout(PROBE_TIMEOUT, probe_client.request(request)).await;
-            matches!(answer, Ok(Ok(response)) if response.status() == StatusCode::OK)
-        }
-    };
-    let mut ticks = tokio::time::interval(PROBE_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failures = vec![0u32; endpoints.len()];
-    loop {
-        ticks.tick().await;
-        let answers = futures::future::join_all(endpoints.iter().map(ready)).await;
-        for ((endpoint, failures), ready) in endpoints.iter().zip(&mut failures).zip(answers) {
-            if ready {
-                *failures = 0;
-                if endpoint.rotation.restore(&endpoint.in_rotation) {
-                    tracing::info!(component = %endpoint.component, base = %endpoint.base, "replica back in rotation");
-                }
-                continue;
-            }
-            *failures += 1;
-            if *failures >= PROBE_FAILURES_TO_EJECT
-                && endpoint.rotation.eject(&endpoint.in_rotation)
-            {
-                tracing::warn!(component = %endpoint.component, base = %endpoint.base, "replica ejected: not ready");
-            }
-        }
-    }
 }
