@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// Every binary a deployment may start.
-pub const SERVICE_BINARIES: [&str; 11] = [
+pub const SERVICE_BINARIES: [&str; 12] = [
     "monolith",
     "ceiling",
     "split-gateway",
@@ -25,7 +25,11 @@ pub const SERVICE_BINARIES: [&str; 11] = [
     "split-recommendations",
     "split-users",
     "link-proxy",
+    "balancer",
 ];
+
+/// The workspace packages that build [`SERVICE_BINARIES`].
+const SERVICE_PACKAGES: [&str; 4] = ["monolith", "split", "link-proxy", "balancer"];
 
 /// The workspace this `loadgen` was built from, if it is still there.
 pub fn workspace() -> Option<PathBuf> {
@@ -73,7 +77,7 @@ pub fn service_binaries(explicit: Option<PathBuf>) -> Result<PathBuf> {
         None => {
             if let Some(workspace) = workspace() {
                 eprintln!("building the services (release; a minute or more the first time)...");
-                cargo_build_release(&workspace, &["monolith", "split", "link-proxy"])?;
+                cargo_build_release(&workspace, &SERVICE_PACKAGES)?;
             }
             target_dir()?.join("release")
         }
@@ -85,9 +89,10 @@ pub fn service_binaries(explicit: Option<PathBuf>) -> Result<PathBuf> {
         .collect();
     if !missing.is_empty() {
         bail!(
-            "{} lacks {}: build them with `cargo build --release -p monolith -p split`, or pass --bins",
+            "{} lacks {}: build them with `cargo build --release -p {}`, or pass --bins",
             bins.display(),
-            missing.join(", ")
+            missing.join(", "),
+            SERVICE_PACKAGES.join(" -p ")
         );
     }
     Ok(bins)
@@ -105,7 +110,9 @@ pub fn switch_to_release() -> Result<std::convert::Infallible> {
     eprintln!(
         "loadgen: a debug build would measure itself, not the shop; switching to the release build (building it first)..."
     );
-    cargo_build_release(&workspace, &["loadgen", "monolith", "split", "link-proxy"])?;
+    let mut packages = vec!["loadgen"];
+    packages.extend(SERVICE_PACKAGES);
+    cargo_build_release(&workspace, &packages)?;
     let release = target_dir()?.join("release").join("loadgen");
     let error = std::os::unix::process::CommandExt::exec(
         Command::new(&release).args(std::env::args_os().skip(1)),

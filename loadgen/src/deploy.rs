@@ -1,10 +1,12 @@
-//! The system under test, deployed on this machine: the monolith (one process), the
-//! split build (every service's replicas and the gateway, through
-//! [`split::SplitDeployment`]) or the ceiling (the physical reference).
+//! The system under test, deployed on this machine: the monolith (one process, or
+//! `monolith-0`... behind the `balancer` when the topology asks for replicas), the split
+//! build (every service's replicas and the gateway, through [`split::SplitDeployment`])
+//! or the ceiling (the physical reference).
 //!
 //! Every process runs on the cores given to the system under test (`taskset`), in a
 //! process group of its own, with its stderr in `logs/NAME.log` of the deployment's
-//! folder (its databases and secrets beside them), and with the CPU and memory limits of the topology where cgroups allow. A
+//! folder (its databases and secrets beside them), and with the CPU and memory limits
+//! of the topology where cgroups allow. A
 //! process counts as up once `/health/ready` answers 200. A supervisor restarts a
 //! process that exits on its own after a delay, as an orchestrator would, and keeps a
 //! timestamped record of every exit and restart. [`Deployment::stop`] stops everything
@@ -141,12 +143,12 @@ impl Deployment {
         let logs = data.join("logs");
         std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
         // One process on the system under test's cores, logging to `logs/NAME.log`.
-        let start_one = |name: &'static str, args: Vec<OsString>| {
+        let start_one = |binary: &'static str, name: String, args: Vec<OsString>| {
             let log = logs.join(format!("{name}.log"));
             async move {
-                let binary = options.bins.join(name);
+                let binary = options.bins.join(binary);
                 let cpus = options.cpus.as_deref();
-                Supervised::start_pinned(name, &binary, args, &log, options.start_deadline, cpus)
+                Supervised::start_pinned(&name, &binary, args, &log, options.start_deadline, cpus)
                     .await
             }
         };
@@ -159,8 +161,29 @@ impl Deployment {
                     data.clone().into(),
                 ];
                 args.extend(options.shop_args.iter().cloned());
-                let process = start_one("monolith", args).await?;
-                vec![member(process, options.topology.monolith)]
+                let spec = options.topology.monolith;
+                if spec.replicas <= 1 {
+                    let process = start_one("monolith", "monolith".to_owned(), args).await?;
+                    vec![member(process, spec.limits())]
+                } else {
+                    // Whole copies on one data folder, behind the balancer. The first
+                    // seeds the database before the others open it.
+                    args.push("--shared-data".into());
+                    let mut replicas = Vec::new();
+                    for index in 0..spec.replicas {
+                        let name = format!("monolith-{index}");
+                        replicas.push(start_one("monolith", name, args.clone()).await?);
+                    }
+                    let mut balancer_args: Vec<OsString> =
+                        vec!["--listen".into(), "127.0.0.1:0".into()];
+                    for replica in &replicas {
+                        balancer_args.extend(["--replica".into(), replica.base_url.clone().into()]);
+                    }
+                    let balancer = start_one("balancer", "balancer".to_owned(), balancer_args).await?;
+                    let mut members = vec![member(balancer, ProcessLimits::default())];
+                    members.extend(replicas.into_iter().map(|p| member(p, spec.limits())));
+                    members
+                }
             }
             System::Ceiling => {
                 let body = ceiling_body.context("the ceiling needs a body to serve")?;
@@ -171,8 +194,8 @@ impl Deployment {
                     body.into(),
                 ];
                 // Held to the monolith's limits: it stands for the monolith's page.
-                let process = start_one("ceiling", args).await?;
-                vec![member(process, options.topology.monolith)]
+                let process = start_one("ceiling", "ceiling".to_owned(), args).await?;
+                vec![member(process, options.topology.monolith.limits())]
             }
             System::Split => {
                 let split = SplitDeployment::launch(LaunchOptions {
@@ -315,6 +338,11 @@ impl Deployment {
             urls.push(member.process.lock().await.base_url.clone());
         }
         urls
+    }
+
+    /// Whether one of its processes is called `name`.
+    pub fn has_process(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
     }
 
     /// The names of the processes hosting `component` (`inventory-0`, ...).
@@ -546,8 +574,35 @@ async fn supervise(
     }
 }
 
+/// What the replicas of one service or of the monolith share as a name: `catalog` for
+/// `catalog-1`, `monolith` for `monolith-2`; any other process is its own group.
+pub fn replica_group(process: &str) -> &str {
+    match process.rsplit_once('-') {
+        Some((group, index)) if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
+            group
+        }
+        _ => process,
+    }
+}
+
 /// The component a split process serves, from its name (`catalog-0`), if any.
 pub fn component_of(process: &str) -> Option<Component> {
     let (name, _) = process.rsplit_once('-')?;
     Component::ALL.into_iter().find(|c| c.to_string() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_group_under_their_service_and_others_stand_alone() {
+        assert_eq!(replica_group("catalog-1"), "catalog");
+        assert_eq!(replica_group("monolith-12"), "monolith");
+        for alone in ["monolith", "gateway", "link-proxy", "balancer", "catalog-"] {
+            assert_eq!(replica_group(alone), alone);
+        }
+        assert_eq!(component_of("catalog-1"), Some(Component::Catalog));
+        assert_eq!(component_of("monolith-1"), None);
+    }
 }

@@ -120,11 +120,12 @@ impl Injection {
 }
 
 impl Deployment {
-    /// The process that hosts `component`: the monolith whole, or the service's
-    /// replica `replica`.
+    /// The process that hosts `component`: the monolith whole (replica `replica` when
+    /// it has several), or the service's replica `replica`.
     pub fn process_hosting(&self, component: Component, replica: usize) -> Result<String> {
         match self.system {
-            System::Monolith => Ok("monolith".to_owned()),
+            System::Monolith if self.has_process("monolith") => Ok("monolith".to_owned()),
+            System::Monolith => Ok(format!("monolith-{replica}")),
             System::Split => Ok(format!("{component}-{replica}")),
             System::Ceiling => bail!("the ceiling hosts no component"),
         }

@@ -565,11 +565,11 @@ fn cost(
     let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let inside: Vec<Series> = sut.iter().map(|s| s.between(from, to)).collect();
     let (peak, mean) = total_rss(&inside);
-    // Replicas of one service (`catalog-0`, `catalog-1`) add up to its component.
+    // Replicas of one service (`catalog-0`, `catalog-1`) add up to its component, and
+    // the monolith's (`monolith-0`, ...) to the monolith.
     let mut components: BTreeMap<String, Vec<Series>> = BTreeMap::new();
     for series in sut {
-        let component = crate::deploy::component_of(&series.name)
-            .map_or(series.name.clone(), |c| c.to_string());
+        let component = crate::deploy::replica_group(&series.name).to_owned();
         components
             .entry(component)
             .or_default()

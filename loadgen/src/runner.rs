@@ -466,7 +466,7 @@ struct Cgroups {
 
 impl Cgroups {
     fn for_run(topology: &Topology, run_id: &str) -> Self {
-        let wanted = !topology.monolith.is_unlimited()
+        let wanted = !topology.monolith.limits().is_unlimited()
             || topology.services.values().any(|s| !s.limits.is_unlimited());
         if !wanted {
             return Self {

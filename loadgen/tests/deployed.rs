@@ -218,6 +218,79 @@ async fn every_checkout_the_shop_acknowledged_is_there_afterwards_and_the_books_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.topology.monolith.replicas = 3;
+    let fleet = Deployment::start(System::Monolith, &options, None)
+        .await
+        .unwrap();
+    let names: Vec<String> = fleet.watched().await.into_iter().map(|w| w.name).collect();
+    assert_eq!(names, ["balancer", "monolith-0", "monolith-1", "monolith-2"]);
+
+    let ledger = Arc::new(Ledger::default());
+    let shoppers = Arc::new(ShopJourney {
+        mix: Mix::only(Action::Checkout),
+        products: 200,
+        username_prefix: "fleet".to_owned(),
+        seed: 6,
+        ledger: Some(ledger.clone()),
+    });
+    let load = Load {
+        label: "checkouts".to_owned(),
+        profile: RateProfile::constant(40.0, Duration::from_secs(4)).unwrap(),
+        users: 8,
+        warm_up: Duration::ZERO,
+        deadline: Duration::from_secs(6),
+        lag_tolerance: loadgen::measure::LAG_TOLERANCE,
+    };
+    let sut = Sut::of(&fleet).await;
+    let bench = support::bench(6).await;
+    let kill = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        fleet
+            .inject(&Injection::Kill {
+                component: Component::Catalog,
+                replica: 1,
+            })
+            .await
+            .unwrap();
+    };
+    let (m, ()) = tokio::join!(
+        measure(&sut, shoppers, &load, &bench, Duration::from_secs(1)),
+        kill
+    );
+    let m = m.unwrap();
+    let checkout = &m.endpoints["checkout"];
+    // One replica of three went: most checkouts still went through, and every one the
+    // shop acknowledged is in the books, whichever replica took it.
+    assert!(checkout.successes >= 60, "{:?}", m.endpoints);
+    let acknowledged = ledger.entries();
+    assert_eq!(acknowledged.len() as u64, checkout.successes);
+    let token = fleet.admin_token().unwrap();
+    assert_eq!(audit(&fleet.url, &token, &acknowledged).await.unwrap(), vec![]);
+
+    let killed: Vec<_> = fleet
+        .events()
+        .into_iter()
+        .filter(|e| !matches!(e.kind, EventKind::Started { .. }))
+        .map(|e| e.process)
+        .collect();
+    assert_eq!(killed, ["monolith-1", "monolith-1"], "exited, then restarted");
+    // Every replica served public requests: the balancer spread them.
+    for url in &fleet.process_urls().await[1..] {
+        let page = reqwest::get(format!("{url}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("route=\"/api/checkout\""), "{url}: {page}");
+    }
+    fleet.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let monolith = monolith(dir.path()).await;

@@ -18,6 +18,12 @@ pub struct Config {
     #[arg(long, env = "SHOP_DATA")]
     pub data: PathBuf,
 
+    /// Other live monolith processes use the same data folder (replicas behind a
+    /// balancer): at start, settle only the stale unfinished checkouts, since a fresh
+    /// one may be a live replica's. Alone, every unfinished checkout is settled at start.
+    #[arg(long, env = "SHOP_SHARED_DATA")]
+    pub shared_data: bool,
+
     /// What every shop process shares: seed, secrets, component knobs.
     #[command(flatten)]
     pub shop: ShopSettings,

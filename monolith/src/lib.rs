@@ -112,7 +112,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let wired = wire(config).await?;
-    let recovered = wired.orders.settle(Duration::ZERO).await?;
+    let stale_after = if config.shared_data {
+        config.shop.stale_checkout()
+    } else {
+        Duration::ZERO
+    };
+    let recovered = wired.orders.settle(stale_after).await?;
     tracing::info!(
         ?recovered,
         "settled checkouts left unfinished by the last run"

@@ -13,8 +13,9 @@
 //! http2 = true
 //! limits = { cpu_millis = 500, memory_mb = 256 }   # per replica
 //!
-//! [monolith]                 # the same limits for the monolith's process, so a
+//! [monolith]                 # the same limits for each monolith process, so a
 //! cpu_millis = 1000          # comparison can give both sides the same machine
+//! replicas = 3               # whole monoliths behind one balancer (default 1: alone)
 //! ```
 //!
 //! A service not listed runs one replica, JSON over HTTP/1.1, unlimited. Limits are
@@ -41,9 +42,42 @@ pub struct Topology {
     /// Per-service settings; a service not listed gets [`ServiceSpec::default`].
     #[serde(default)]
     pub services: BTreeMap<Component, ServiceSpec>,
-    /// What the monolith's process may use, when the same description deploys it.
+    /// The monolith's shape, when the same description deploys it.
     #[serde(default)]
-    pub monolith: ProcessLimits,
+    pub monolith: MonolithSpec,
+}
+
+/// The monolith's shape: how many whole copies, and what each may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonolithSpec {
+    /// Processes serving the whole shop on one data folder, behind a balancer when
+    /// more than one.
+    pub replicas: u32,
+    /// CPU time per wall-clock second of each, in thousandths of a core.
+    pub cpu_millis: Option<u32>,
+    /// Memory of each, resident and swapped, in MiB.
+    pub memory_mb: Option<u32>,
+}
+
+impl Default for MonolithSpec {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            cpu_millis: None,
+            memory_mb: None,
+        }
+    }
+}
+
+impl MonolithSpec {
+    /// What each of its processes may use.
+    pub fn limits(&self) -> ProcessLimits {
+        ProcessLimits {
+            cpu_millis: self.cpu_millis,
+            memory_mb: self.memory_mb,
+        }
+    }
 }
 
 /// What one process may use; `None` is no limit.
@@ -159,6 +193,9 @@ impl Topology {
                 bail!("services.{component}.replicas must be between 1 and {MAX_REPLICAS}");
             }
         }
+        if !(1..=MAX_REPLICAS).contains(&self.monolith.replicas) {
+            bail!("monolith.replicas must be between 1 and {MAX_REPLICAS}");
+        }
         Ok(())
     }
 
@@ -243,6 +280,9 @@ mod tests {
             http2 = true
             [services.recommendations]
             replicas = 3
+            [monolith]
+            replicas = 2
+            cpu_millis = 500
             "#,
         )
         .unwrap();
@@ -250,6 +290,9 @@ mod tests {
         assert_eq!(topology.preset, Preset::Hardened);
         assert_eq!(topology.spec(Component::Recommendations).replicas, 3);
         assert_eq!(topology.spec(Component::Orders), ServiceSpec::default());
+        assert_eq!(topology.monolith.replicas, 2);
+        assert_eq!(topology.monolith.limits().cpu_millis, Some(500));
+        assert_eq!(Topology::default().monolith.replicas, 1);
         let link = topology.link(Component::Catalog);
         assert_eq!((link.codec, link.http2), (Codec::Postcard, true));
         assert_eq!(link.resilience.deadline, Some(Duration::from_secs(2)));
@@ -270,12 +313,16 @@ mod tests {
             "[services.billing]\nreplicas = 1",
             "[services.catalog]\nreplica = 2",
             "[services.catalog]\ncodec = \"xml\"",
+            "[monolith]\nreplica = 2",
         ] {
             assert!(toml::from_str::<Topology>(bad).is_err(), "{bad}");
         }
         let zero: Topology = toml::from_str("[services.cart]\nreplicas = 0").unwrap();
         let err = zero.validate().unwrap_err().to_string();
         assert!(err.contains("services.cart.replicas"), "{err}");
+        let none: Topology = toml::from_str("[monolith]\nreplicas = 0").unwrap();
+        let err = none.validate().unwrap_err().to_string();
+        assert!(err.contains("monolith.replicas"), "{err}");
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn serve_on_own_thread(app: Router) -> String {
 }
 
 /// The folder of the workspace's debug binaries (`monolith`, `ceiling`, `split-*`,
-/// `link-proxy`), brought up to date once per test binary: `cargo test -p loadgen`
+/// `link-proxy`, `balancer`), brought up to date once per test binary: `cargo test -p loadgen`
 /// alone would otherwise deploy whatever an older build left there.
 #[allow(dead_code)]
 pub fn service_bins() -> std::path::PathBuf {
@@ -90,6 +90,8 @@ pub fn service_bins() -> std::path::PathBuf {
                 "split",
                 "-p",
                 "link-proxy",
+                "-p",
+                "balancer",
                 "--bins",
             ])
             .status()
