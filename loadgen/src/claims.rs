@@ -40,7 +40,8 @@ pub fn verdicts(run: &Run) -> Vec<ClaimVerdict> {
     run.scenarios
         .iter()
         .filter_map(|s| {
-            reliability(s)
+            replica_loss(s)
+                .or_else(|| reliability(s))
                 .or_else(|| metastability(s, &run.profile))
                 .or_else(|| diversification(s))
         })
@@ -288,6 +289,76 @@ fn spike_table(run: &Run) -> String {
     out
 }
 
+/// The replica-loss scenario's verdict: how deep and how long the error spike of
+/// losing one replica of several was, and were the books kept?
+fn replica_loss(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
+    let outcomes: Vec<(System, &OutageResult)> = scenario
+        .systems
+        .iter()
+        .filter_map(|r| Some((r.system, r.outage.as_ref()?)))
+        .filter(|(_, o)| o.outage.fleet.is_some())
+        .collect();
+    let (_, first) = outcomes.first()?;
+    let each = |what: &dyn Fn(&OutageResult) -> String| {
+        outcomes
+            .iter()
+            .map(|(system, o)| format!("{} in {}", what(o), system.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut line = format!(
+        "after the {}, requests failed {}; the worst second answered {}; \
+         endpoints broken {}; back to normal {}",
+        fault_words(first),
+        each(&|o| o.impact.failed.to_string()),
+        each(&|o| format!("{:.1}%", o.impact.worst_second * 100.0)),
+        each(&|o| {
+            format!(
+                "{}/{}",
+                o.impact.blast_radius.broken.len(),
+                o.impact.blast_radius.endpoints
+            )
+        }),
+        each(&|o| match o.impact.recovered_after_s {
+            Some(s) => format!("{s:.1} s after the window"),
+            None => "never".to_owned(),
+        }),
+    );
+    let failed = outcomes.iter().any(|(_, o)| !o.audit.passed());
+    line.push_str("; audit: ");
+    line.push_str(&each(&|o| audit_words(o)));
+    // Every endpoint needs the component whose replica went: all of them count.
+    let favours = favoured(&outcomes, |o| o.impact.dependent_during.availability);
+    Some(ClaimVerdict {
+        claim: "reliability".to_owned(),
+        scenario: scenario.scenario,
+        favours,
+        line,
+        failed,
+    })
+}
+
+/// The side whose `availability` during the fault is higher by more than the margin,
+/// or else whose recovery is sooner by more than the margin; `None` for a tie or for
+/// other than two sides.
+fn favoured(
+    outcomes: &[(System, &OutageResult)],
+    availability: impl Fn(&OutageResult) -> f64,
+) -> Option<System> {
+    let [(a, x), (b, y)] = outcomes else {
+        return None;
+    };
+    let (ax, ay) = (availability(x), availability(y));
+    let recovery = |o: &OutageResult| o.impact.recovered_after_s.unwrap_or(f64::INFINITY);
+    if (ax - ay).abs() > AVAILABILITY_MARGIN {
+        Some(if ax > ay { *a } else { *b })
+    } else if (recovery(x) - recovery(y)).abs() > RECOVERY_MARGIN_S {
+        Some(if recovery(x) < recovery(y) { *a } else { *b })
+    } else {
+        None
+    }
+}
+
 /// The partial-failure scenario's verdict: did the failure stay local, and were the
 /// books kept?
 fn reliability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
@@ -329,23 +400,7 @@ fn reliability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     line.push_str("; audit: ");
     line.push_str(&each(&|o| audit_words(o)));
 
-    let favours = match outcomes.as_slice() {
-        [(a, x), (b, y)] => {
-            let (ax, ay) = (
-                x.impact.independent_during.availability,
-                y.impact.independent_during.availability,
-            );
-            let recovery = |o: &OutageResult| o.impact.recovered_after_s.unwrap_or(f64::INFINITY);
-            if (ax - ay).abs() > AVAILABILITY_MARGIN {
-                Some(if ax > ay { *a } else { *b })
-            } else if (recovery(x) - recovery(y)).abs() > RECOVERY_MARGIN_S {
-                Some(if recovery(x) < recovery(y) { *a } else { *b })
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
+    let favours = favoured(&outcomes, |o| o.impact.independent_during.availability);
     Some(ClaimVerdict {
         claim: "reliability".to_owned(),
         scenario: scenario.scenario,
@@ -377,7 +432,12 @@ fn fault_words(outcome: &OutageResult) -> String {
                 format!("{component} memory leak ({kb_per_call} KiB a call)")
             }
         },
-        Injection::Kill { .. } => format!("kill of {component}'s process"),
+        Injection::Kill { .. } => match outcome.outage.fleet {
+            Some(replicas) => format!(
+                "kill of one of {replicas} replicas ({component}'s in split, a whole monolith in the monolith)"
+            ),
+            None => format!("kill of {component}'s process"),
+        },
         Injection::Freeze { .. } => format!("freeze of {component}'s process"),
         Injection::Link { .. } | Injection::Squeeze { .. } => {
             format!("{}", outcome.outage.injection)
@@ -419,12 +479,14 @@ pub fn tables(run: &Run) -> String {
             }
         ));
         out.push_str(&format!(
-            "{:<10} {:>12} {:>12} {:>8} {:>10} {:>9} {:>9} {:>7}  {}\n",
+            "{:<10} {:>12} {:>12} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>7}  {}\n",
             "system",
             "others ok",
             "needing ok",
             "broken",
             "collateral",
+            "failed",
+            "worst s",
             "detect s",
             "recover s",
             "down s",
@@ -434,7 +496,7 @@ pub fn tables(run: &Run) -> String {
         for (system, o) in &rows {
             let impact = &o.impact;
             out.push_str(&format!(
-                "{:<10} {:>11.1}% {:>11.1}% {:>8} {:>10} {:>9} {:>9} {:>7}  {}\n",
+                "{:<10} {:>11.1}% {:>11.1}% {:>8} {:>10} {:>7} {:>6.1}% {:>9} {:>9} {:>7}  {}\n",
                 system.name(),
                 impact.independent_during.availability * 100.0,
                 impact.dependent_during.availability * 100.0,
@@ -444,6 +506,8 @@ pub fn tables(run: &Run) -> String {
                     impact.blast_radius.endpoints
                 ),
                 impact.blast_radius.collateral.len(),
+                impact.failed,
+                impact.worst_second * 100.0,
                 seconds(impact.detected_after_s),
                 seconds(impact.recovered_after_s),
                 impact.down_seconds,
@@ -453,7 +517,7 @@ pub fn tables(run: &Run) -> String {
     }
     if !out.is_empty() {
         out.push_str(
-            "  (others / needing ok: success share during the fault of the endpoints that do not / do need the component)\n",
+            "  (others / needing ok: success share during the fault of the endpoints that do not / do need the component; failed: requests from the injection on; worst s: the lowest success share of a second)\n",
         );
     }
     out.push_str(&spike_table(run));

@@ -17,6 +17,7 @@ use anyhow::Result;
 use serde::Serialize;
 use shop_domain::Component;
 use shop_faults::Fault;
+use split::topology::Topology;
 
 use crate::audit::{self, Ledger, Violation};
 use crate::deploy::{Deployment, EventKind, component_of, unix_ms};
@@ -35,12 +36,20 @@ pub struct Outage {
     /// window: a crash on every call for the whole window (a poison request, a bad
     /// release), not a single one.
     pub rearm: bool,
+    /// The scenario deploys this many replicas of the process at fault (the faulty
+    /// component's service in split, the whole monolith behind a balancer), of which
+    /// one fails; `None`: the run's own deployment.
+    pub fleet: Option<u32>,
 }
+
+/// Replicas of the process at fault in the replica-loss scenario.
+pub const FLEET: u32 = 3;
 
 impl Outage {
     /// The fault of a partial-failure scenario; `None` for the others.
     pub fn of(scenario: Scenario) -> Option<Self> {
         let component = |component, fault| Injection::Component { component, fault };
+        let mut fleet = None;
         let (injection, rearm) = match scenario {
             Scenario::CrashPayments => (component(Component::Payments, Fault::Abort), true),
             Scenario::HangRecommendations => {
@@ -60,13 +69,37 @@ impl Outage {
                 component(Component::Catalog, Fault::Fail { rate: 0.3 }),
                 false,
             ),
+            Scenario::ReplicaLoss => {
+                fleet = Some(FLEET);
+                let replica = (FLEET / 2) as usize;
+                let kill = Injection::Kill {
+                    component: Component::Catalog,
+                    replica,
+                };
+                (kill, false)
+            }
             Scenario::Capacity
             | Scenario::HopCost
             | Scenario::Ceiling
             | Scenario::Metastable
             | Scenario::Diversify => return None,
         };
-        Some(Self { injection, rearm })
+        Some(Self {
+            injection,
+            rearm,
+            fleet,
+        })
+    }
+
+    /// `base` with [`fleet`](Self::fleet) replicas of the process at fault, on the
+    /// same cores: `None` when the outage runs on the run's own deployment.
+    pub fn topology(&self, base: &Topology) -> Option<Topology> {
+        let replicas = self.fleet?;
+        let mut topology = base.clone();
+        topology.monolith.replicas = replicas;
+        let spec = topology.services.entry(self.component()).or_default();
+        spec.replicas = spec.replicas.max(replicas);
+        Some(topology)
     }
 
     /// Whether it takes a process down (the supervisor then restarts it).
@@ -191,6 +224,12 @@ pub struct Impact {
     /// Seconds, from the injection on, in which the system as a whole answered fewer
     /// than a tenth of its requests with success: down, to its users.
     pub down_seconds: u64,
+    /// Requests that failed, all endpoints together, from the injection to the end:
+    /// the error spike's size.
+    pub failed: u64,
+    /// The lowest share of requests answered with success in any second from the
+    /// injection on: the error spike's depth (1.0 when nothing failed).
+    pub worst_second: f64,
 }
 
 /// The consistency audit after a fault.
@@ -497,6 +536,10 @@ impl Impact {
                 all.requests() > 0 && (all.successes as f64) < 0.1 * all.requests() as f64
             })
             .count() as u64;
+        let failed = everything.tally((during.0, after.1));
+        let worst_second = (during.0..after.1)
+            .map(|s| everything.stretch((s, s + 1)).availability)
+            .fold(1.0, f64::min);
         Self {
             endpoints,
             blast_radius,
@@ -506,6 +549,8 @@ impl Impact {
             recovered_after_s,
             never_recovered: recovered_after_s.is_none(),
             down_seconds,
+            failed: failed.requests() - failed.successes,
+            worst_second,
         }
     }
 }
@@ -579,6 +624,9 @@ mod tests {
         assert_eq!(impact.recovered_after_s, Some(1.0));
         assert!(!impact.never_recovered);
         assert_eq!(impact.down_seconds, 0);
+        // Six seconds of five failed checkouts, out of fifteen requests a second.
+        assert_eq!(impact.failed, 30);
+        assert!((impact.worst_second - 10.0 / 15.0).abs() < 1e-9);
         let checkout = &impact.endpoints[0];
         assert_eq!(checkout.endpoint, "checkout");
         assert_eq!((checkout.before.from_s, checkout.before.to_s), (1, 5));
@@ -598,6 +646,7 @@ mod tests {
         assert_eq!(impact.blast_radius.collateral, ["list"]);
         assert_eq!(impact.blast_radius.broken.len(), 2);
         assert_eq!(impact.down_seconds, 3);
+        assert_eq!((impact.failed, impact.worst_second), (45, 0.0));
         // The window's seconds are 5 to 8: three of four failed.
         assert!((impact.independent_during.availability - 0.25).abs() < 1e-9);
         assert_eq!(impact.detected_after_s, Some(1.5));
@@ -669,10 +718,29 @@ mod tests {
                     | Scenario::HangRecommendations
                     | Scenario::SlowInventory
                     | Scenario::ErrorsCatalog
+                    | Scenario::ReplicaLoss
             );
             assert_eq!(Outage::of(scenario).is_some(), partial, "{scenario:?}");
         }
         assert!(Outage::of(Scenario::CrashPayments).unwrap().crashes());
         assert!(!Outage::of(Scenario::HangRecommendations).unwrap().crashes());
+    }
+
+    #[test]
+    fn replica_loss_kills_one_of_three_of_each_side_on_a_fleet_of_its_own() {
+        let outage = Outage::of(Scenario::ReplicaLoss).unwrap();
+        assert!(outage.crashes() && !outage.rearm);
+        let mut base = Topology::default();
+        base.services.entry(Component::Cart).or_default().replicas = 2;
+        let fleet = outage.topology(&base).unwrap();
+        assert_eq!(fleet.monolith.replicas, FLEET);
+        assert_eq!(fleet.spec(Component::Catalog).replicas, FLEET);
+        assert_eq!(fleet.spec(Component::Cart).replicas, 2, "the rest as given");
+        let Injection::Kill { replica, .. } = outage.injection else {
+            panic!("{outage:?}")
+        };
+        assert!(replica < FLEET as usize);
+        // The others run on the run's own deployment.
+        assert_eq!(Outage::of(Scenario::CrashPayments).unwrap().topology(&base), None);
     }
 }

@@ -279,12 +279,13 @@ impl Session<'_> {
                 capture_page(&deployment.url, &self.body).await?;
             }
             // Each scenario gets the process events of its own stretch (the first,
-            // the starts too).
+            // the starts too), and those of the deployments it made itself.
             let mut seen = 0;
             for &scenario in scenarios {
                 let mut result = self.one_scenario(&deployment, scenario).await?;
                 let events = deployment.events();
-                result.process_events = events[seen..].to_vec();
+                // After those of any deployment of the scenario's own.
+                result.process_events.extend_from_slice(&events[seen..]);
                 seen = events.len();
                 results.push((scenario, result));
             }
@@ -327,19 +328,42 @@ impl Session<'_> {
             Scenario::CrashPayments
             | Scenario::HangRecommendations
             | Scenario::SlowInventory
-            | Scenario::ErrorsCatalog => {
+            | Scenario::ErrorsCatalog
+            | Scenario::ReplicaLoss => {
                 let outage = Outage::of(scenario).context("a partial-failure scenario")?;
-                let found =
-                    partial_failure::run(deployment, &outage, &options.mix, profile, bench, phase)
-                        .await?;
+                let mix = &options.mix;
+                let mut events = Vec::new();
+                let found = match outage.topology(&options.topology) {
+                    None => partial_failure::run(deployment, &outage, mix, profile, bench, phase)
+                        .await?,
+                    // Its own replicas of the process at fault, on the same cores.
+                    Some(topology) => {
+                        let name = format!("{}-fleet", system.name());
+                        let deploy = self.deploy_options(&topology, &name);
+                        phase(
+                            &format!("deploying {} replicas", outage.fleet.unwrap_or(1)),
+                            Duration::from_secs(5),
+                        );
+                        let fleet = Deployment::start(system, &deploy, None).await?;
+                        let found =
+                            partial_failure::run(&fleet, &outage, mix, profile, bench, phase).await;
+                        events = fleet.events();
+                        let stopped = fleet.stop(GRACE).await;
+                        let found = found?;
+                        stopped?;
+                        found
+                    }
+                };
                 SystemResult {
                     outage: Some(found),
+                    process_events: events,
                     ..SystemResult::empty(system)
                 }
             }
             Scenario::Metastable => {
                 let mix = &options.mix;
                 let mut spikes = Vec::new();
+                let mut events = Vec::new();
                 if system == System::Split {
                     let preset = options.topology.preset;
                     spikes.push(
@@ -359,6 +383,7 @@ impl Session<'_> {
                     let found =
                         metastable::run(&other, Some(topology.preset), mix, profile, bench, phase)
                             .await;
+                    events = other.events();
                     let stopped = other.stop(GRACE).await;
                     spikes.push(found?);
                     stopped?;
@@ -368,6 +393,7 @@ impl Session<'_> {
                 }
                 SystemResult {
                     spikes,
+                    process_events: events,
                     ..SystemResult::empty(system)
                 }
             }
@@ -390,11 +416,13 @@ impl Session<'_> {
                     phase,
                 )
                 .await;
+                let events = switched.events();
                 let stopped = switched.stop(GRACE).await;
                 let found = found?;
                 stopped?;
                 SystemResult {
                     diversify: Some(found),
+                    process_events: events,
                     ..SystemResult::empty(system)
                 }
             }

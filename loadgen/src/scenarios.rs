@@ -10,6 +10,8 @@
 //! - `crash-payments`, `hang-recommendations`, `slow-inventory`, `errors-catalog`: a
 //!   fault in one component for a window of a constant load, then an audit of the
 //!   books ([`crate::partial_failure`] runs them).
+//! - `replica-loss`: the same, with one of three replicas killed: of catalog in the
+//!   split build, of the whole monolith behind a balancer in the other.
 //! - `metastable`: normal, spike, normal, on the monolith and on the split build under
 //!   each resilience preset ([`crate::metastable`] runs it).
 //! - `diversify`: catalog's wire format switched alone, in turns against the split
@@ -47,6 +49,9 @@ pub enum Scenario {
     SlowInventory,
     /// 30% of calls into catalog fail for a window.
     ErrorsCatalog,
+    /// One of three replicas is killed: catalog's in split, a whole monolith's
+    /// behind a balancer.
+    ReplicaLoss,
     /// Normal load, a spike past the split build's capacity, normal again: does
     /// goodput come back, and what do retries add?
     Metastable,
@@ -57,7 +62,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Capacity,
         Scenario::HopCost,
         Scenario::Ceiling,
@@ -65,6 +70,7 @@ impl Scenario {
         Scenario::HangRecommendations,
         Scenario::SlowInventory,
         Scenario::ErrorsCatalog,
+        Scenario::ReplicaLoss,
         Scenario::Metastable,
         Scenario::Diversify,
     ];
@@ -78,6 +84,7 @@ impl Scenario {
             Scenario::HangRecommendations => "hang-recommendations",
             Scenario::SlowInventory => "slow-inventory",
             Scenario::ErrorsCatalog => "errors-catalog",
+            Scenario::ReplicaLoss => "replica-loss",
             Scenario::Metastable => "metastable",
             Scenario::Diversify => "diversify",
         }
@@ -106,6 +113,9 @@ impl Scenario {
             }
             Scenario::ErrorsCatalog => {
                 "30% of calls into catalog fail for a window under the shop mix: which endpoints fail with it, and do the books stay balanced"
+            }
+            Scenario::ReplicaLoss => {
+                "one of three replicas is SIGKILLed under the shop mix (catalog's in split, a whole monolith's behind a balancer, on the same cores) and restarted: the error spike, the recovery, and is anything lost"
             }
             Scenario::Metastable => {
                 "the shop mix at a normal rate, a spike past the split build's capacity, normal again (split under the bare and the hardened preset): does goodput come back, and how many internal calls does a request cost with retries"
