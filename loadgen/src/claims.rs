@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::deploy::System;
 use crate::diversify::{self, Moved};
 use crate::metastable::SpikeResult;
-use crate::partial_failure::OutageResult;
+use crate::partial_failure::{AuditOutcome, OutageResult};
+use crate::rolling::RolloutResult;
 use crate::results::{Run, ScenarioResult};
 use crate::scenarios::{Profile, Scenario};
 
@@ -42,6 +43,7 @@ pub fn verdicts(run: &Run) -> Vec<ClaimVerdict> {
         .filter_map(|s| {
             replica_loss(s)
                 .or_else(|| reliability(s))
+                .or_else(|| deployment(s))
                 .or_else(|| metastability(s, &run.profile))
                 .or_else(|| diversification(s))
         })
@@ -240,6 +242,136 @@ fn diversify_table(run: &Run) -> String {
     out
 }
 
+/// The rolling-deploy scenario's verdict: what releasing catalog cost each side.
+fn deployment(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
+    let rollouts: Vec<(System, &RolloutResult)> = scenario
+        .systems
+        .iter()
+        .filter_map(|r| Some((r.system, r.rollout.as_ref()?)))
+        .collect();
+    let (_, first) = rollouts.first()?;
+    let each = |what: &dyn Fn(&RolloutResult) -> String| {
+        rollouts
+            .iter()
+            .map(|(system, r)| format!("{} in {}", what(r), system.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut line = format!(
+        "rolling release {} of catalog: {}; rollout {}; requests failed {}; p99 while rolling {}; \
+         cold start (median) {}",
+        first.rollout.release,
+        each(&|r| format!(
+            "{} processes ({})",
+            r.rollout.replacements.len(),
+            r.rollout
+                .replacements
+                .iter()
+                .map(|p| p.process.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        each(&|r| format!(
+            "{:.1} s{}",
+            r.rollout.duration_s,
+            if r.rollout.overran { " (past its budget)" } else { "" }
+        )),
+        each(&|r| r.impact.failed.to_string()),
+        each(&|r| format!("{:.1} ms (before {:.1})", r.p99_during_ms, r.p99_before_ms)),
+        each(&|r| format!("{:.0} ms", median_cold_start(r))),
+    );
+    let failed = rollouts.iter().any(|(_, r)| !r.audit.passed());
+    line.push_str("; audit: ");
+    line.push_str(&each(&|r| audit_words(&r.audit)));
+    // Fewer requests lost first; then a rollout shorter by more than the margin.
+    let favours = match rollouts.as_slice() {
+        [(a, x), (b, y)] => {
+            let (ax, ay) = (
+                x.impact.dependent_during.availability,
+                y.impact.dependent_during.availability,
+            );
+            let (dx, dy) = (x.rollout.duration_s, y.rollout.duration_s);
+            if (ax - ay).abs() > AVAILABILITY_MARGIN {
+                Some(if ax > ay { *a } else { *b })
+            } else if (dx - dy).abs() > RECOVERY_MARGIN_S {
+                Some(if dx < dy { *a } else { *b })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    Some(ClaimVerdict {
+        claim: "deployment".to_owned(),
+        scenario: scenario.scenario,
+        favours,
+        line,
+        failed,
+    })
+}
+
+/// The median of a rollout's cold starts, in milliseconds.
+fn median_cold_start(rollout: &RolloutResult) -> f64 {
+    let mut starts: Vec<f64> = rollout
+        .rollout
+        .replacements
+        .iter()
+        .map(|r| r.cold_start_ms)
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    match starts.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => starts[n / 2],
+        n => (starts[n / 2 - 1] + starts[n / 2]) / 2.0,
+    }
+}
+
+/// The rolling-deploy scenario's table, for the terminal.
+fn rollout_table(run: &Run) -> String {
+    let mut out = String::new();
+    for scenario in &run.scenarios {
+        let rows: Vec<(System, &RolloutResult)> = scenario
+            .systems
+            .iter()
+            .filter_map(|r| Some((r.system, r.rollout.as_ref()?)))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n{}:\n", scenario.scenario.name()));
+        out.push_str(&format!(
+            "{:<10} {:>9} {:>10} {:>7} {:>8} {:>12} {:>13} {:>13}  {}\n",
+            "system",
+            "processes",
+            "rollout s",
+            "failed",
+            "worst s",
+            "p99 before",
+            "p99 rolling",
+            "cold start",
+            "audit"
+        ));
+        for (system, r) in rows {
+            out.push_str(&format!(
+                "{:<10} {:>9} {:>10.1} {:>7} {:>7.1}% {:>9.1} ms {:>10.1} ms {:>10.0} ms  {}\n",
+                system.name(),
+                r.rollout.replacements.len(),
+                r.rollout.duration_s,
+                r.impact.failed,
+                r.impact.worst_second * 100.0,
+                r.p99_before_ms,
+                r.p99_during_ms,
+                median_cold_start(r),
+                if r.audit.passed() { "clean" } else { "FAILED" },
+            ));
+        }
+    }
+    if !out.is_empty() {
+        out.push_str("  (cold start: the median from starting a process to its readiness)\n");
+    }
+    out
+}
+
 /// The metastable scenario's table, for the terminal.
 fn spike_table(run: &Run) -> String {
     let mut out = String::new();
@@ -326,7 +458,7 @@ fn replica_loss(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     );
     let failed = outcomes.iter().any(|(_, o)| !o.audit.passed());
     line.push_str("; audit: ");
-    line.push_str(&each(&|o| audit_words(o)));
+    line.push_str(&each(&|o| audit_words(&o.audit)));
     // Every endpoint needs the component whose replica went: all of them count.
     let favours = favoured(&outcomes, |o| o.impact.dependent_during.availability);
     Some(ClaimVerdict {
@@ -398,7 +530,7 @@ fn reliability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     );
     let failed = outcomes.iter().any(|(_, o)| !o.audit.passed());
     line.push_str("; audit: ");
-    line.push_str(&each(&|o| audit_words(o)));
+    line.push_str(&each(&|o| audit_words(&o.audit)));
 
     let favours = favoured(&outcomes, |o| o.impact.independent_during.availability);
     Some(ClaimVerdict {
@@ -445,8 +577,7 @@ fn fault_words(outcome: &OutageResult) -> String {
     }
 }
 
-fn audit_words(outcome: &OutageResult) -> String {
-    let audit = &outcome.audit;
+fn audit_words(audit: &AuditOutcome) -> String {
     match (&audit.error, audit.violations.as_slice()) {
         (Some(error), _) => format!("NOT RUN ({error})"),
         (None, []) => format!("clean ({} orders)", audit.acknowledged),
@@ -511,7 +642,7 @@ pub fn tables(run: &Run) -> String {
                 seconds(impact.detected_after_s),
                 seconds(impact.recovered_after_s),
                 impact.down_seconds,
-                audit_words(o),
+                audit_words(&o.audit),
             ));
         }
     }
@@ -520,6 +651,7 @@ pub fn tables(run: &Run) -> String {
             "  (others / needing ok: success share during the fault of the endpoints that do not / do need the component; failed: requests from the injection on; worst s: the lowest success share of a second)\n",
         );
     }
+    out.push_str(&rollout_table(run));
     out.push_str(&spike_table(run));
     out.push_str(&diversify_table(run));
     for verdict in &run.claims {

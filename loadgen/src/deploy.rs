@@ -17,7 +17,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -29,6 +29,10 @@ use tokio::task::JoinHandle;
 
 use crate::cgroups::RunGroups;
 use crate::cost::Watched;
+
+/// The longest a process told to stop may take before it is killed: its drain limit
+/// (10 s by default) and more.
+pub const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// What is deployed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -110,6 +114,24 @@ pub enum EventKind {
     Unconfined {
         error: String,
     },
+    /// Stopped on purpose and started again as another release (a rolling deploy).
+    Replaced {
+        pid: u32,
+        release: String,
+    },
+}
+
+/// One process replaced by another release, as a rolling deploy does it: told to
+/// stop (it deregisters and drains), then started again where it was, and waited for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replacement {
+    pub process: String,
+    pub release: String,
+    pub stopped_unix_ms: u64,
+    /// From SIGTERM to its exit: deregistering and draining.
+    pub stop_ms: f64,
+    /// From starting the new process to its `/health/ready` answering 200.
+    pub cold_start_ms: f64,
 }
 
 /// A running system under test.
@@ -127,9 +149,17 @@ pub struct Deployment {
     /// In stop order: the entry point first.
     members: Vec<Member>,
     events: Arc<Mutex<Vec<ProcessEvent>>>,
+    /// Processes being brought back by someone (the supervisor restarting one, a
+    /// deploy replacing one): the supervisor leaves them alone.
+    busy: Busy,
     stopping: Arc<AtomicBool>,
     supervisor: Option<JoinHandle<()>>,
+    start_deadline: Duration,
+    /// How long a process may take to stop cleanly before it is killed.
+    stop_grace: Duration,
 }
+
+type Busy = Arc<Mutex<BTreeSet<String>>>;
 
 impl Deployment {
     /// Deploys `system`. The ceiling serves the bytes of `ceiling_body`.
@@ -242,8 +272,11 @@ impl Deployment {
             cgroups: options.cgroups.clone(),
             members,
             events: Arc::default(),
+            busy: Arc::default(),
             stopping: Arc::default(),
             supervisor: None,
+            start_deadline: options.start_deadline,
+            stop_grace: STOP_GRACE,
         };
         for member in &deployment.members {
             let process = member.process.lock().await;
@@ -263,6 +296,7 @@ impl Deployment {
         deployment.supervisor = Some(tokio::spawn(supervise(
             deployment.members.clone(),
             deployment.events.clone(),
+            deployment.busy.clone(),
             deployment.stopping.clone(),
             options.restart_delay,
             options.start_deadline,
@@ -283,14 +317,84 @@ impl Deployment {
         Ok(token.trim().to_owned())
     }
 
-    /// Sends `signal` to the process called `process` (`monolith`, `catalog-0`).
-    pub async fn signal(&self, process: &str, signal: nix::sys::signal::Signal) -> Result<()> {
-        let member = self
-            .members
+    /// Replaces the process called `process` with release `release` of it: SIGTERM
+    /// (it deregisters and drains as its flags say; killed after a grace), then the
+    /// same binary with `--release RELEASE` where it was, waited for until ready. The
+    /// supervisor does not step in meanwhile.
+    pub async fn replace(&self, process: &str, release: &str) -> Result<Replacement> {
+        let member = self.member(process)?;
+        self.busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(member.name.clone());
+        let replaced = self.replace_member(member, release).await;
+        self.busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&member.name);
+        replaced
+    }
+
+    async fn replace_member(&self, member: &Member, release: &str) -> Result<Replacement> {
+        let stopped_unix_ms = unix_ms(SystemTime::now());
+        let stop = Instant::now();
+        let respawn = {
+            let mut process = member.process.lock().await;
+            process.stop(self.stop_grace).await?;
+            process.respawn().with_flag("--release", release)
+        };
+        let stop_ms = stop.elapsed().as_secs_f64() * 1e3;
+        let start = Instant::now();
+        let fresh = respawn.start(self.start_deadline).await?;
+        wait_ready(&fresh.base_url, self.start_deadline).await?;
+        let cold_start_ms = start.elapsed().as_secs_f64() * 1e3;
+        let mut process = member.process.lock().await;
+        *process = fresh;
+        let pid = process.pid().map_or(0, |p| p.as_raw() as u32);
+        self.record(
+            &member.name,
+            EventKind::Replaced {
+                pid,
+                release: release.to_owned(),
+            },
+        );
+        if let Some(groups) = &self.cgroups {
+            confine(groups, member, &process, &self.events);
+        }
+        Ok(Replacement {
+            process: member.name.clone(),
+            release: release.to_owned(),
+            stopped_unix_ms,
+            stop_ms,
+            cold_start_ms,
+        })
+    }
+
+    /// The release the process called `process` reports on `/health/live`.
+    pub async fn release_of(&self, process: &str) -> Result<String> {
+        let url = self.member(process)?.process.lock().await.base_url.clone();
+        let live: serde_json::Value = reqwest::get(format!("{url}/health/live"))
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+            .with_context(|| format!("reading {process}'s /health/live"))?;
+        live["release"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{process}'s /health/live names no release: {live}"))
+    }
+
+    fn member(&self, process: &str) -> Result<&Member> {
+        self.members
             .iter()
             .find(|m| m.name == process)
-            .ok_or_else(|| anyhow::anyhow!("no process `{process}` in this deployment"))?;
-        member.process.lock().await.signal(signal);
+            .ok_or_else(|| anyhow::anyhow!("no process `{process}` in this deployment"))
+    }
+
+    /// Sends `signal` to the process called `process` (`monolith`, `catalog-0`).
+    pub async fn signal(&self, process: &str, signal: nix::sys::signal::Signal) -> Result<()> {
+        self.member(process)?.process.lock().await.signal(signal);
         Ok(())
     }
 
@@ -487,13 +591,13 @@ pub async fn wait_ready(url: &str, deadline: Duration) -> Result<()> {
 async fn supervise(
     members: Vec<Member>,
     events: Arc<Mutex<Vec<ProcessEvent>>>,
+    restarting: Busy,
     stopping: Arc<AtomicBool>,
     delay: Duration,
     start_deadline: Duration,
     cgroups: Option<Arc<RunGroups>>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
-    let restarting = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
     // Owned here, so aborting the supervisor aborts a pending restart too.
     let mut restarts = tokio::task::JoinSet::new();
     loop {
@@ -503,16 +607,23 @@ async fn supervise(
             if stopping.load(Ordering::SeqCst) {
                 return;
             }
-            let already = restarting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&member.name);
-            if already {
+            let busy = || {
+                restarting
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains(&member.name)
+            };
+            if busy() {
                 continue;
             }
-            let exited = match member.process.lock().await.exited() {
-                Ok(Some(status)) => status,
-                _ => continue,
+            // Asked again with the process held: a deploy marks it busy before it
+            // takes the process to stop it.
+            let exited = {
+                let mut process = member.process.lock().await;
+                match process.exited() {
+                    Ok(Some(status)) if !busy() => status,
+                    _ => continue,
+                }
             };
             record(
                 &events,

@@ -17,20 +17,23 @@
 //! - [`measure`]: one measurement of a deployment, summarised and judged (kept,
 //!   saturated, or limited by the generator).
 //! - [`audit`]: the ledger of acknowledged checkouts and the consistency check held
-//!   against it after a fault (the fault scenarios, issue 5, will drive it).
+//!   against it after a fault or a deploy.
 //!
 //! Deploying:
 //! - [`binaries`]: finding and building the release service binaries.
 //! - [`pinning`]: separate cores for the generator and the system under test.
 //! - [`cgroups`]: per-process CPU and memory limits, where the machine allows.
-//! - [`deploy`]: the monolith, the split build or the ceiling as supervised processes.
+//! - [`deploy`]: the monolith (alone, or replicas behind the balancer), the split build
+//!   or the ceiling as supervised processes; a process replaced by a new release.
 //! - [`faults`]: a component misbehaving, or the process hosting it killed or frozen,
 //!   at the same logical spot in either architecture.
 //!
 //! Running:
 //! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
-//! - [`partial_failure`]: a fault in one component under load, what it reached, how
-//!   long it took to recover, and the audit after it.
+//! - [`partial_failure`]: a fault in one component under load (or one replica of
+//!   three lost), what it reached, how long it took to recover, and the audit after it.
+//! - [`rolling`]: a new release of catalog rolled through its processes under load:
+//!   failed requests, the latency spike, the rollout's length, each cold start.
 //! - [`metastable`]: a spike past capacity and back: does goodput return, and what do
 //!   retries add?
 //! - [`diversify`]: one service's wire format switched alone: its gain, the others'
@@ -56,6 +59,7 @@ pub mod partial_failure;
 pub mod pinning;
 pub mod record;
 pub mod results;
+pub mod rolling;
 pub mod runner;
 pub mod scenarios;
 pub mod schedule;

@@ -81,6 +81,7 @@ impl Outage {
             Scenario::Capacity
             | Scenario::HopCost
             | Scenario::Ceiling
+            | Scenario::RollingDeploy
             | Scenario::Metastable
             | Scenario::Diversify => return None,
         };
@@ -428,7 +429,7 @@ async fn in_window(
 
 /// Waits (up to `limit`) for the shop to settle every order, then audits it against
 /// `ledger`. Never fails: an audit that cannot run says why.
-async fn audit_after(deployment: &Deployment, ledger: &Ledger, limit: Duration) -> AuditOutcome {
+pub(crate) async fn audit_after(deployment: &Deployment, ledger: &Ledger, limit: Duration) -> AuditOutcome {
     let entries = ledger.entries();
     let waiting = Instant::now();
     let outcome = async {

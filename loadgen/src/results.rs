@@ -13,6 +13,7 @@ use split::topology::Topology;
 use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::diversify::DiversifyResult;
+use crate::rolling::RolloutResult;
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
 use crate::metastable::SpikeResult;
@@ -90,6 +91,8 @@ pub struct SystemResult {
     pub spikes: Vec<SpikeResult>,
     /// The switch, for `diversify` (split only).
     pub diversify: Option<DiversifyResult>,
+    /// The deploy, for `rolling-deploy`.
+    pub rollout: Option<RolloutResult>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
 }
@@ -104,6 +107,7 @@ impl SystemResult {
             outage: None,
             spikes: Vec::new(),
             diversify: None,
+            rollout: None,
             process_events: Vec::new(),
         }
     }
@@ -127,6 +131,7 @@ impl Run {
                     .flat_map(|ramp| ramp.steps.iter())
                     .chain(r.endpoints.values().map(|e| &e.measurement))
                     .chain(r.outage.iter().map(|o| &o.measurement))
+                    .chain(r.rollout.iter().map(|o| &o.measurement))
                     .chain(r.spikes.iter().map(|s| &s.measurement))
                     .chain(
                         r.diversify
@@ -160,7 +165,11 @@ impl Run {
                     earlier.iter().filter(|m| !m.retried)
                 });
                 let single = result.endpoints.values().map(|e| &e.measurement);
-                let outage = result.outage.iter().map(|o| &o.measurement);
+                let outage = result
+                    .outage
+                    .iter()
+                    .map(|o| &o.measurement)
+                    .chain(result.rollout.iter().map(|r| &r.measurement));
                 let spikes = result.spikes.iter().map(|s| &s.measurement);
                 let turns = result
                     .diversify
@@ -181,7 +190,8 @@ impl Run {
                 let crashes = result.outage.as_ref().is_some_and(|o| o.outage.crashes());
                 for event in &result.process_events {
                     let expected = match event.kind {
-                        EventKind::Started { .. } => true,
+                        // A deploy's replacements are what the scenario asked for.
+                        EventKind::Started { .. } | EventKind::Replaced { .. } => true,
                         EventKind::Exited { .. } | EventKind::Restarted { .. } => crashes,
                         EventKind::RestartFailed { .. } | EventKind::Unconfined { .. } => false,
                     };

@@ -21,6 +21,7 @@ use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
 use crate::metastable;
 use crate::partial_failure::{self, Outage};
+use crate::rolling;
 use crate::pinning::Cores;
 use crate::results::{
     EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
@@ -422,6 +423,27 @@ impl Session<'_> {
                 stopped?;
                 SystemResult {
                     diversify: Some(found),
+                    process_events: events,
+                    ..SystemResult::empty(system)
+                }
+            }
+            Scenario::RollingDeploy => {
+                let topology = rolling::topology(&options.topology);
+                let mut deploy =
+                    self.deploy_options(&topology, &format!("{}-fleet", system.name()));
+                deploy.shop_args.extend(rolling::shop_args().map(Into::into));
+                phase(
+                    &format!("deploying {} replicas", rolling::FLEET),
+                    Duration::from_secs(5),
+                );
+                let fleet = Deployment::start(system, &deploy, None).await?;
+                let found = rolling::run(&fleet, &options.mix, profile, bench, phase).await;
+                let events = fleet.events();
+                let stopped = fleet.stop(GRACE).await;
+                let found = found?;
+                stopped?;
+                SystemResult {
+                    rollout: Some(found),
                     process_events: events,
                     ..SystemResult::empty(system)
                 }

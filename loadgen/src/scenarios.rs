@@ -12,6 +12,8 @@
 //!   books ([`crate::partial_failure`] runs them).
 //! - `replica-loss`: the same, with one of three replicas killed: of catalog in the
 //!   split build, of the whole monolith behind a balancer in the other.
+//! - `rolling-deploy`: a new release of catalog through its processes one at a time,
+//!   under load ([`crate::rolling`] runs it).
 //! - `metastable`: normal, spike, normal, on the monolith and on the split build under
 //!   each resilience preset ([`crate::metastable`] runs it).
 //! - `diversify`: catalog's wire format switched alone, in turns against the split
@@ -52,6 +54,9 @@ pub enum Scenario {
     /// One of three replicas is killed: catalog's in split, a whole monolith's
     /// behind a balancer.
     ReplicaLoss,
+    /// A new release of catalog rolls through its processes, one at a time, under
+    /// load.
+    RollingDeploy,
     /// Normal load, a spike past the split build's capacity, normal again: does
     /// goodput come back, and what do retries add?
     Metastable,
@@ -62,7 +67,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Capacity,
         Scenario::HopCost,
         Scenario::Ceiling,
@@ -71,6 +76,7 @@ impl Scenario {
         Scenario::SlowInventory,
         Scenario::ErrorsCatalog,
         Scenario::ReplicaLoss,
+        Scenario::RollingDeploy,
         Scenario::Metastable,
         Scenario::Diversify,
     ];
@@ -85,6 +91,7 @@ impl Scenario {
             Scenario::SlowInventory => "slow-inventory",
             Scenario::ErrorsCatalog => "errors-catalog",
             Scenario::ReplicaLoss => "replica-loss",
+            Scenario::RollingDeploy => "rolling-deploy",
             Scenario::Metastable => "metastable",
             Scenario::Diversify => "diversify",
         }
@@ -116,6 +123,9 @@ impl Scenario {
             }
             Scenario::ReplicaLoss => {
                 "one of three replicas is SIGKILLed under the shop mix (catalog's in split, a whole monolith's behind a balancer, on the same cores) and restarted: the error spike, the recovery, and is anything lost"
+            }
+            Scenario::RollingDeploy => {
+                "a new release of catalog rolls through its processes one at a time under the shop mix, each deregistered, drained, restarted and waited for (split: catalog's 3 replicas alone; monolith: its 3 whole replicas): failed requests, the latency spike, the rollout's length, each cold start"
             }
             Scenario::Metastable => {
                 "the shop mix at a normal rate, a spike past the split build's capacity, normal again (split under the bare and the hardened preset): does goodput come back, and how many internal calls does a request cost with retries"
@@ -168,6 +178,10 @@ pub struct Profile {
     pub spike: SpikeTiming,
     /// The diversification scenario's turns.
     pub diversify: DiversifyTiming,
+    /// The time a rolling deploy is given, between the outage timing's `before` and
+    /// `after` under its load (it takes what it takes; past this, the result says so).
+    #[serde(serialize_with = "seconds")]
+    pub rollout_budget: Duration,
 }
 
 /// The diversification scenario's load: `rounds` turns on each side, in alternation.
@@ -266,6 +280,7 @@ impl Profile {
                     length: Duration::from_secs(4),
                     rounds: 2,
                 },
+                rollout_budget: Duration::from_secs(15),
             },
             ProfileName::Standard => Self {
                 name,
@@ -301,6 +316,7 @@ impl Profile {
                     length: Duration::from_secs(8),
                     rounds: 3,
                 },
+                rollout_budget: Duration::from_secs(30),
             },
         }
     }

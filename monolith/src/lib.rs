@@ -93,6 +93,7 @@ pub async fn wire(config: &Config) -> Result<Wired> {
         admin_token: admin_token.into(),
         faults: Arc::new(faults),
         auditor: Arc::new(ShopAuditor(shop.clone())),
+        release: settings.release.as_str().into(),
     };
     let state = AppState {
         shop,
@@ -137,7 +138,10 @@ pub async fn run(
         app,
         readiness,
         shutdown,
-        config.shop.drain(),
+        shop_api::server::Drain {
+            deregister: config.shop.deregister(),
+            limit: config.shop.drain(),
+        },
     )
     .await?;
     settler.abort();

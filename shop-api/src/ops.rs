@@ -32,6 +32,8 @@ pub struct Ops {
     pub faults: Arc<dyn FaultControl>,
     /// Reports the totals of the data this process answers for.
     pub auditor: Arc<dyn Auditor>,
+    /// The release label `/health/live` reports.
+    pub release: Arc<str>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -127,8 +129,18 @@ struct Status {
     status: &'static str,
 }
 
-async fn live() -> Json<Status> {
-    Json(Status { status: "live" })
+#[derive(Serialize)]
+struct Live<'a> {
+    status: &'static str,
+    release: &'a str,
+}
+
+async fn live(State(ops): State<SharedOps>) -> axum::response::Response {
+    Json(Live {
+        status: "live",
+        release: &ops.release,
+    })
+    .into_response()
 }
 
 async fn ready(State(ops): State<SharedOps>) -> (StatusCode, Json<Status>) {

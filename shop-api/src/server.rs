@@ -31,8 +31,18 @@ impl Readiness {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, marks
-/// the process not ready, and waits at most `drain` for in-flight requests.
+/// How a server stops once asked to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Drain {
+    /// How long it goes on serving, not ready, so balancers take it out first.
+    pub deregister: Duration,
+    /// The longest it then waits for in-flight requests.
+    pub limit: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; then marks the process not
+/// ready, goes on serving for `drain.deregister`, stops accepting, and waits at most
+/// `drain.limit` for in-flight requests.
 ///
 /// First prints `NAME listening on http://ADDR` on stdout, flushed: tests and launchers
 /// read that line to learn the port.
@@ -42,7 +52,7 @@ pub async fn serve(
     app: Router,
     readiness: Readiness,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    drain: Duration,
+    drain: Drain,
 ) -> io::Result<()> {
     println!("{name} listening on http://{}", listener.local_addr()?);
     std::io::Write::flush(&mut std::io::stdout())?;
@@ -54,12 +64,16 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         readiness.set_draining();
+        if !drain.deregister.is_zero() {
+            tracing::info!(deregister = ?drain.deregister, "shutting down: not ready, still serving");
+            tokio::time::sleep(drain.deregister).await;
+        }
         tracing::info!("shutting down: draining in-flight requests");
         let _ = draining_tx.send(());
     });
     let drain_deadline = async move {
         if draining_rx.await.is_ok() {
-            tokio::time::sleep(drain).await;
+            tokio::time::sleep(drain.limit).await;
         } else {
             std::future::pending::<()>().await;
         }
@@ -67,7 +81,7 @@ pub async fn serve(
     tokio::select! {
         result = server => result,
         () = drain_deadline => {
-            tracing::warn!(?drain, "drain deadline passed; closing the remaining connections");
+            tracing::warn!(limit = ?drain.limit, "drain deadline passed; closing the remaining connections");
             Ok(())
         }
     }

@@ -70,6 +70,17 @@ pub struct ShopSettings {
     #[arg(long, env = "SHOP_STOCK_CACHE_MS", default_value_t = 250)]
     pub stock_cache_ms: u64,
 
+    /// This process's release, as `/health/live` reports it: a rolling deploy starts
+    /// the new release's processes with another label, and can tell them apart.
+    #[arg(long, env = "SHOP_RELEASE", default_value = "1")]
+    pub release: String,
+
+    /// At shutdown, how long to go on serving while `/health/ready` says draining, so
+    /// that balancers take this process out of their rotation before it stops
+    /// accepting connections, in milliseconds (a rolling deploy's drain).
+    #[arg(long, env = "SHOP_DEREGISTER_MS", default_value_t = 0)]
+    pub deregister_ms: u64,
+
     /// Longest wait for in-flight requests at shutdown, in seconds.
     #[arg(long, env = "SHOP_DRAIN_SECS", default_value_t = 10)]
     pub drain_secs: u64,
@@ -99,6 +110,10 @@ impl ShopSettings {
 
     pub fn drain(&self) -> Duration {
         Duration::from_secs(self.drain_secs)
+    }
+
+    pub fn deregister(&self) -> Duration {
+        Duration::from_millis(self.deregister_ms)
     }
 
     pub fn stale_checkout(&self) -> Duration {

@@ -10,7 +10,10 @@ use crate::Target;
 
 /// Liveness, readiness, metrics, the OpenAPI document, and JSON errors for unknown routes.
 pub async fn operational_endpoints(t: &Target) {
-    assert_eq!(t.get("/health/live").await.expect(200)["status"], "live");
+    let live = t.get("/health/live").await;
+    let live = live.expect(200);
+    assert_eq!(live["status"], "live");
+    assert_eq!(live["release"], "1", "the default release label");
     assert_eq!(t.get("/health/ready").await.expect(200)["status"], "ready");
 
     t.get("/api/products/SKU-00001").await.expect(200);

@@ -67,6 +67,7 @@ pub async fn run(
         faults: Arc::new(ForwardedFaults::new(&directory, &admin_token)),
         admin_token: admin_token.into(),
         auditor: Arc::new(ShopAuditor(shop.clone())),
+        release: config.deployment.shop.release.as_str().into(),
     };
     let readiness = ops.readiness.clone();
     let state = AppState {
@@ -81,7 +82,10 @@ pub async fn run(
         app,
         readiness,
         shutdown,
-        config.deployment.shop.drain(),
+        shop_api::server::Drain {
+            deregister: config.deployment.shop.deregister(),
+            limit: config.deployment.shop.drain(),
+        },
     )
     .await?;
     tracing::info!("stopped");

@@ -225,6 +225,13 @@ pub struct Respawn {
 }
 
 impl Respawn {
+    /// The same process with `flag` set to `value` (replaced, or added): a new
+    /// release of it, say, with `--release 2`.
+    pub fn with_flag(mut self, flag: &str, value: &str) -> Self {
+        self.args = with_value(&self.args, flag, value);
+        self
+    }
+
     /// Starts it (the old process must be gone, or its address is taken).
     pub async fn start(&self, deadline: Duration) -> Result<Supervised> {
         Supervised::start_pinned(
@@ -241,9 +248,15 @@ impl Respawn {
 
 /// `args` with the value of `--listen` replaced by `address`.
 fn with_listen(args: &[OsString], address: &str) -> Vec<OsString> {
+    with_value(args, "--listen", address)
+}
+
+/// `args` with the value of `flag` replaced by `value`, or the two appended.
+fn with_value(args: &[OsString], flag: &str, value: &str) -> Vec<OsString> {
     let mut out = args.to_vec();
-    if let Some(at) = out.iter().position(|a| a == "--listen") {
-        out[at + 1] = address.into();
+    match out.iter().position(|a| a == flag) {
+        Some(at) if at + 1 < out.len() => out[at + 1] = value.into(),
+        _ => out.extend([flag.into(), value.into()]),
     }
     out
 }
@@ -468,4 +481,30 @@ fn shop_args_settings(shop_args: &[OsString]) -> Result<shop_config::ShopSetting
         )
         .context("the flags for the services")?;
     Ok(shop_config::ShopSettings::from_arg_matches(&matches)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(args: &[OsString]) -> Vec<&str> {
+        args.iter().map(|a| a.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_flag_is_replaced_where_it_is_or_added_at_the_end() {
+        let args: Vec<OsString> = ["--listen", "127.0.0.1:0", "--products", "200"]
+            .map(OsString::from)
+            .to_vec();
+        assert_eq!(
+            words(&with_listen(&args, "127.0.0.1:8081")),
+            ["--listen", "127.0.0.1:8081", "--products", "200"]
+        );
+        let released = with_value(&args, "--release", "2");
+        assert_eq!(
+            words(&released),
+            ["--listen", "127.0.0.1:0", "--products", "200", "--release", "2"]
+        );
+        assert_eq!(words(&with_value(&released, "--release", "3"))[5], "3");
+    }
 }

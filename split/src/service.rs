@@ -75,6 +75,7 @@ pub async fn run(
             .into(),
         faults: Arc::new(hosted.faults),
         auditor: Arc::new(hosted.auditor),
+        release: config.deployment.shop.release.as_str().into(),
     };
     let readiness = ops.readiness.clone();
     let app = service_router(ops, hosted.routes);
@@ -85,7 +86,10 @@ pub async fn run(
         app,
         readiness,
         shutdown,
-        config.deployment.shop.drain(),
+        shop_api::server::Drain {
+            deregister: config.deployment.shop.deregister(),
+            limit: config.deployment.shop.drain(),
+        },
     )
     .await?;
     if let Some(task) = hosted.background {

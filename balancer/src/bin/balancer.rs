@@ -45,7 +45,10 @@ async fn main() -> anyhow::Result<()> {
         app,
         shop_api::Readiness::default(),
         shop_api::server::shutdown_signal(),
-        std::time::Duration::from_secs(args.drain_secs),
+        shop_api::server::Drain {
+            deregister: std::time::Duration::ZERO,
+            limit: std::time::Duration::from_secs(args.drain_secs),
+        },
     )
     .await?;
     Ok(())
