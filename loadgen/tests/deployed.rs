@@ -291,6 +291,69 @@ async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_deploy_that_deregisters_first_replaces_every_replica_without_a_failed_request()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.topology.monolith.replicas = 2;
+    options.shop_args.extend(["--deregister-ms".into(), "700".into()]);
+    let fleet = Deployment::start(System::Monolith, &options, None)
+        .await
+        .unwrap();
+    assert_eq!(fleet.release_of("monolith-0").await.unwrap(), "1");
+
+    let shoppers = Arc::new(ShopJourney {
+        mix: Mix::only(Action::Checkout),
+        products: 200,
+        username_prefix: "rolled".to_owned(),
+        seed: 7,
+        ledger: None,
+    });
+    let load = Load {
+        label: "rolling".to_owned(),
+        profile: RateProfile::constant(40.0, Duration::from_secs(5)).unwrap(),
+        users: 8,
+        warm_up: Duration::ZERO,
+        deadline: Duration::from_secs(6),
+        lag_tolerance: loadgen::measure::LAG_TOLERANCE,
+    };
+    let sut = Sut::of(&fleet).await;
+    let bench = support::bench(7).await;
+    let roll = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut replaced = Vec::new();
+        for process in ["monolith-0", "monolith-1"] {
+            replaced.push(fleet.replace(process, "2").await.unwrap());
+        }
+        replaced
+    };
+    let (m, replaced) = tokio::join!(
+        measure(&sut, shoppers, &load, &bench, Duration::from_secs(1)),
+        roll
+    );
+    let m = m.unwrap();
+    let checkout = &m.endpoints["checkout"];
+    assert!(checkout.requests >= 60, "{:?}", m.endpoints);
+    assert_eq!(checkout.successes, checkout.requests, "{:?}", m.endpoints);
+    for (process, replacement) in ["monolith-0", "monolith-1"].iter().zip(&replaced) {
+        assert_eq!(&replacement.process, process);
+        // It went on serving, not ready, for its deregistration before it stopped.
+        assert!(replacement.stop_ms >= 700.0, "{replacement:?}");
+        assert!(replacement.cold_start_ms > 0.0, "{replacement:?}");
+        assert_eq!(fleet.release_of(process).await.unwrap(), "2");
+    }
+    let kinds: Vec<String> = fleet
+        .events()
+        .iter()
+        .filter(|e| !matches!(e.kind, EventKind::Started { .. }))
+        .map(|e| format!("{} {:?}", e.process, e.kind))
+        .collect();
+    assert_eq!(kinds.len(), 2, "two replacements, nothing else: {kinds:?}");
+    assert!(kinds.iter().all(|k| k.contains("Replaced")), "{kinds:?}");
+    fleet.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
     let dir = tempfile::tempdir().unwrap();
     let monolith = monolith(dir.path()).await;
