@@ -13,6 +13,7 @@ use crate::diversify::{self, Moved};
 use crate::metastable::SpikeResult;
 use crate::partial_failure::{AuditOutcome, OutageResult};
 use crate::rolling::RolloutResult;
+use crate::scale_hot::ScaleResult;
 use crate::results::{Run, ScenarioResult};
 use crate::scenarios::{Profile, Scenario};
 
@@ -44,6 +45,7 @@ pub fn verdicts(run: &Run) -> Vec<ClaimVerdict> {
             replica_loss(s)
                 .or_else(|| reliability(s))
                 .or_else(|| deployment(s))
+                .or_else(|| scalability(s))
                 .or_else(|| metastability(s, &run.profile))
                 .or_else(|| diversification(s))
         })
@@ -238,6 +240,147 @@ fn diversify_table(run: &Run) -> String {
         for m in &found.endpoints {
             out.push_str(&row(m));
         }
+    }
+    out
+}
+
+/// How far apart two projected costs must be to favour one side (a share of the
+/// larger): the projection multiplies the measured demand, noise included.
+const COST_MARGIN: f64 = 0.05;
+
+/// The scale-hot scenario's verdict: what scaling the hot part held, and what each
+/// architecture would cost at 100 times the load.
+fn scalability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
+    let results: Vec<(System, &ScaleResult)> = scenario
+        .systems
+        .iter()
+        .filter_map(|r| Some((r.system, r.scale.as_ref()?)))
+        .collect();
+    let (_, first) = results.first()?;
+    let each = |what: &dyn Fn(&ScaleResult) -> String| {
+        results
+            .iter()
+            .map(|(system, r)| format!("{} in {}", what(r), system.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let rate = |knee: Option<f64>| knee.map_or("-".to_owned(), |k| format!("{k:.0}"));
+    let per = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    let largest = |r: &ScaleResult| r.projection.last().cloned();
+    let mut line = format!(
+        "mix {}: knee {} req/s; per core {}; per GB of memory {}",
+        first.mix,
+        each(&|r| format!(
+            "{} -> {} scaled",
+            rate(r.base_efficiency.knee),
+            rate(r.scaled_efficiency.knee)
+        )),
+        each(&|r| format!(
+            "{} -> {}",
+            per(r.base_efficiency.per_core),
+            per(r.scaled_efficiency.per_core)
+        )),
+        each(&|r| format!(
+            "{} -> {}",
+            per(r.base_efficiency.per_gb),
+            per(r.scaled_efficiency.per_gb)
+        )),
+    );
+    if let Some(sized) = largest(first) {
+        line.push_str(&format!(
+            "; sized for {:.0}x the knee: {}",
+            sized.factor,
+            each(&|r| match largest(r) {
+                Some(s) => format!(
+                    "{:.0} cores, {:.1} GB, {:.2}/h",
+                    s.cores, s.memory_gb, s.cost_per_hour
+                ),
+                None => "-".to_owned(),
+            })
+        ));
+    }
+    let favours = match results.as_slice() {
+        [(a, x), (b, y)] => match (largest(x), largest(y)) {
+            (Some(sx), Some(sy))
+                if (sx.cost_per_hour - sy.cost_per_hour).abs()
+                    > COST_MARGIN * sx.cost_per_hour.max(sy.cost_per_hour) =>
+            {
+                Some(if sx.cost_per_hour < sy.cost_per_hour { *a } else { *b })
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    Some(ClaimVerdict {
+        claim: "scalability".to_owned(),
+        scenario: scenario.scenario,
+        favours,
+        line,
+        failed: false,
+    })
+}
+
+/// The scale-hot scenario's tables, for the terminal: the ramps, then the projection.
+fn scale_table(run: &Run) -> String {
+    let mut out = String::new();
+    for scenario in &run.scenarios {
+        let rows: Vec<(System, &ScaleResult)> = scenario
+            .systems
+            .iter()
+            .filter_map(|r| Some((r.system, r.scale.as_ref()?)))
+            .collect();
+        let Some((_, first)) = rows.first() else {
+            continue;
+        };
+        out.push_str(&format!("\n{} (mix {}):\n", scenario.scenario.name(), first.mix));
+        out.push_str(&format!(
+            "{:<10} {:<8} {:>9} {:>10} {:>9} {:>9}\n",
+            "system", "shape", "processes", "knee req/s", "per core", "per GB"
+        ));
+        let figure = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+        for (system, r) in &rows {
+            for (shape, e) in [("one", &r.base_efficiency), ("scaled", &r.scaled_efficiency)] {
+                out.push_str(&format!(
+                    "{:<10} {:<8} {:>9} {:>10} {:>9} {:>9}\n",
+                    system.name(),
+                    shape,
+                    e.processes,
+                    figure(e.knee),
+                    figure(e.per_core),
+                    figure(e.per_gb),
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "{:<10} {:>7} {:>10} {:>7} {:>9} {:>9}  {}\n",
+            "system", "factor", "req/s", "cores", "GB", "per hour", "replicas"
+        ));
+        for (system, r) in &rows {
+            for s in &r.projection {
+                out.push_str(&format!(
+                    "{:<10} {:>6.0}x {:>10.0} {:>7.0} {:>9.1} {:>9.2}  {}\n",
+                    system.name(),
+                    s.factor,
+                    s.rate,
+                    s.cores,
+                    s.memory_gb,
+                    s.cost_per_hour,
+                    s.replicas
+                        .iter()
+                        .map(|(part, n)| format!("{part} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        let m = &first.model;
+        out.push_str(&format!(
+            "  (sized from each part's CPU per request and memory per replica at the scaled knee; {:.0}% target utilization, {} core a replica, {} a core-hour, {} a GB-hour)\n",
+            m.target_utilization * 100.0,
+            m.cores_per_replica,
+            m.price_core_hour,
+            m.price_gb_hour
+        ));
     }
     out
 }
@@ -651,6 +794,7 @@ pub fn tables(run: &Run) -> String {
             "  (others / needing ok: success share during the fault of the endpoints that do not / do need the component; failed: requests from the injection on; worst s: the lowest success share of a second)\n",
         );
     }
+    out.push_str(&scale_table(run));
     out.push_str(&rollout_table(run));
     out.push_str(&spike_table(run));
     out.push_str(&diversify_table(run));

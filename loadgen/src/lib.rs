@@ -32,6 +32,8 @@
 //! - [`scenarios`]: the catalog, the profiles, and the ramp and hop-cost procedures.
 //! - [`partial_failure`]: a fault in one component under load (or one replica of
 //!   three lost), what it reached, how long it took to recover, and the audit after it.
+//! - [`scale_hot`]: a mix heavy in recommendations ramped on one replica and on the
+//!   hot part scaled, and a cost model sized from the measured demand at 10x and 100x.
 //! - [`rolling`]: a new release of catalog rolled through its processes under load:
 //!   failed requests, the latency spike, the rollout's length, each cold start.
 //! - [`metastable`]: a spike past capacity and back: does goodput return, and what do
@@ -60,6 +62,7 @@ pub mod pinning;
 pub mod record;
 pub mod results;
 pub mod rolling;
+pub mod scale_hot;
 pub mod runner;
 pub mod scenarios;
 pub mod schedule;

@@ -13,6 +13,7 @@ use loadgen::binaries;
 use loadgen::deploy::{DeployOptions, Deployment, System};
 use loadgen::journeys::Mix;
 use loadgen::runner::{self, RunOptions};
+use loadgen::scale_hot::CostModel;
 use loadgen::scenarios::{Profile, ProfileName, Scenario};
 use split::topology::Topology;
 
@@ -77,6 +78,15 @@ struct RunArgs {
     /// How long the supervisor waits before restarting a process that died, in ms.
     #[arg(long, default_value_t = 1_000)]
     restart_delay_ms: u64,
+    /// scale-hot's cost model: the price of a core for an hour.
+    #[arg(long, default_value_t = CostModel::default().price_core_hour)]
+    price_core_hour: f64,
+    /// scale-hot's cost model: the price of a GB of memory for an hour.
+    #[arg(long, default_value_t = CostModel::default().price_gb_hour)]
+    price_gb_hour: f64,
+    /// scale-hot's cost model: the busy share of its cores each replica is sized for.
+    #[arg(long, default_value_t = CostModel::default().target_utilization)]
+    target_utilization: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +172,15 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(topology) => topology,
         Err(e) => return bad_input(format!("{e:#}")),
     };
+    let cost_model = CostModel {
+        price_core_hour: args.price_core_hour,
+        price_gb_hour: args.price_gb_hour,
+        target_utilization: args.target_utilization,
+        ..CostModel::default()
+    };
+    if let Err(e) = cost_model.validate() {
+        return bad_input(e);
+    }
     if cfg!(debug_assertions) && std::env::var_os("LOADGEN_ALLOW_DEBUG").is_none() {
         return match binaries::switch_to_release() {
             Err(e) => failed(e),
@@ -200,6 +219,7 @@ fn run(args: RunArgs) -> ExitCode {
         bins,
         cores,
         restart_delay: std::time::Duration::from_millis(args.restart_delay_ms),
+        cost_model,
         command: std::env::args().collect(),
         workspace: binaries::workspace().unwrap_or_else(|| PathBuf::from(".")),
     };

@@ -82,6 +82,7 @@ impl Outage {
             | Scenario::HopCost
             | Scenario::Ceiling
             | Scenario::RollingDeploy
+            | Scenario::ScaleHot
             | Scenario::Metastable
             | Scenario::Diversify => return None,
         };

@@ -14,6 +14,7 @@ use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::diversify::DiversifyResult;
 use crate::rolling::RolloutResult;
+use crate::scale_hot::ScaleResult;
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
 use crate::metastable::SpikeResult;
@@ -93,11 +94,20 @@ pub struct SystemResult {
     pub diversify: Option<DiversifyResult>,
     /// The deploy, for `rolling-deploy`.
     pub rollout: Option<RolloutResult>,
+    /// Both ramps and the projection, for `scale-hot`.
+    pub scale: Option<ScaleResult>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
 }
 
 impl SystemResult {
+    /// Its ramps: capacity's or ceiling's, or scale-hot's two.
+    pub fn ramps(&self) -> impl Iterator<Item = &Ramp> {
+        self.ramp
+            .iter()
+            .chain(self.scale.iter().flat_map(|s| [&s.base, &s.scaled]))
+    }
+
     /// A result with nothing in it yet.
     pub fn empty(system: System) -> Self {
         Self {
@@ -108,6 +118,7 @@ impl SystemResult {
             spikes: Vec::new(),
             diversify: None,
             rollout: None,
+            scale: None,
             process_events: Vec::new(),
         }
     }
@@ -126,8 +137,7 @@ impl Run {
     pub fn measurements(&self) -> impl Iterator<Item = &Measurement> {
         self.scenarios.iter().flat_map(|s| {
             s.systems.iter().flat_map(|r| {
-                r.ramp
-                    .iter()
+                r.ramps()
                     .flat_map(|ramp| ramp.steps.iter())
                     .chain(r.endpoints.values().map(|e| &e.measurement))
                     .chain(r.outage.iter().map(|o| &o.measurement))
@@ -153,12 +163,10 @@ impl Run {
             let name = scenario.scenario.name();
             for result in &scenario.systems {
                 let system = result.system.name();
-                if let Some(ramp) = &result.ramp
-                    && ramp.knee_is_lower_bound
-                {
+                for ramp in result.ramps().filter(|r| r.knee_is_lower_bound) {
                     limits.push(format!("{name} {system}: {}", ramp.stopped));
                 }
-                let steps = result.ramp.iter().flat_map(|r| {
+                let steps = result.ramps().flat_map(|r| {
                     // The ramp's last measurement ends it (its verdict is `stopped`), and
                     // a retried one is stood for by its retry.
                     let earlier = r.steps.split_last().map_or(&[][..], |(_, earlier)| earlier);

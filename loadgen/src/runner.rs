@@ -22,6 +22,7 @@ use crate::measure::{self, Bench};
 use crate::metastable;
 use crate::partial_failure::{self, Outage};
 use crate::rolling;
+use crate::scale_hot::{self, CostModel, ScaleResult};
 use crate::pinning::Cores;
 use crate::results::{
     EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
@@ -45,6 +46,8 @@ pub struct RunOptions {
     pub cores: Cores,
     /// How long the supervisor waits before restarting a process that exited.
     pub restart_delay: Duration,
+    /// Prices and targets of scale-hot's projection.
+    pub cost_model: CostModel,
     pub command: Vec<String>,
     /// The workspace, for the git commit.
     pub workspace: PathBuf,
@@ -423,6 +426,33 @@ impl Session<'_> {
                 stopped?;
                 SystemResult {
                     diversify: Some(found),
+                    process_events: events,
+                    ..SystemResult::empty(system)
+                }
+            }
+            Scenario::ScaleHot => {
+                let mix = scale_hot::hot_mix();
+                let base =
+                    scenarios::ramp(deployment, &mix, profile, bench, "hot", phase).await?;
+                let topology = scale_hot::scaled(&options.topology);
+                let deploy =
+                    self.deploy_options(&topology, &format!("{}-scaled", system.name()));
+                let scaled_words = scale_hot::scaled_words(system);
+                phase(&format!("deploying {scaled_words}"), Duration::from_secs(5));
+                let scaled = Deployment::start(system, &deploy, None).await?;
+                let found =
+                    scenarios::ramp(&scaled, &mix, profile, bench, "hot-scaled", phase).await;
+                let events = scaled.events();
+                let stopped = scaled.stop(GRACE).await;
+                let found = found?;
+                stopped?;
+                SystemResult {
+                    scale: Some(ScaleResult::of(
+                        base,
+                        found,
+                        bench.sut_cores,
+                        options.cost_model,
+                    )),
                     process_events: events,
                     ..SystemResult::empty(system)
                 }

@@ -3,6 +3,8 @@
 //!
 //! - `capacity`: a step ramp of the shop's mix until the system falls behind; gives
 //!   each architecture's knee and latency-throughput curve.
+//! - `scale-hot`: the capacity ramp of a mix heavy in recommendations, on one replica
+//!   and on the hot part scaled, and a cost projection ([`crate::scale_hot`]).
 //! - `hop-cost`: a low constant rate on one endpoint at a time, from a catalog read to
 //!   a checkout; split minus monolith is what the internal hops add.
 //! - `ceiling`: the product-page ramp against a bare endpoint serving the same bytes,
@@ -57,6 +59,9 @@ pub enum Scenario {
     /// A new release of catalog rolls through its processes, one at a time, under
     /// load.
     RollingDeploy,
+    /// A mix heavy in recommendations ramped, then again with the hot part scaled;
+    /// projected to 10x and 100x.
+    ScaleHot,
     /// Normal load, a spike past the split build's capacity, normal again: does
     /// goodput come back, and what do retries add?
     Metastable,
@@ -67,8 +72,9 @@ pub enum Scenario {
 
 impl Scenario {
     /// The standard suite, in the order it runs.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Capacity,
+        Scenario::ScaleHot,
         Scenario::HopCost,
         Scenario::Ceiling,
         Scenario::CrashPayments,
@@ -92,6 +98,7 @@ impl Scenario {
             Scenario::ErrorsCatalog => "errors-catalog",
             Scenario::ReplicaLoss => "replica-loss",
             Scenario::RollingDeploy => "rolling-deploy",
+            Scenario::ScaleHot => "scale-hot",
             Scenario::Metastable => "metastable",
             Scenario::Diversify => "diversify",
         }
@@ -123,6 +130,9 @@ impl Scenario {
             }
             Scenario::ReplicaLoss => {
                 "one of three replicas is SIGKILLed under the shop mix (catalog's in split, a whole monolith's behind a balancer, on the same cores) and restarted: the error spike, the recovery, and is anything lost"
+            }
+            Scenario::ScaleHot => {
+                "a mix half recommendations ramped on one replica of everything, then with only recommendations scaled x2 (split) or the whole monolith x2: throughput per core and per GB, and each sized for 10x and 100x its knee by a cost model from the measured demand"
             }
             Scenario::RollingDeploy => {
                 "a new release of catalog rolls through its processes one at a time under the shop mix, each deregistered, drained, restarted and waited for (split: catalog's 3 replicas alone; monolith: its 3 whole replicas): failed requests, the latency spike, the rollout's length, each cold start"
