@@ -12,7 +12,10 @@
 //! utilization and `c` the cores of one replica ([`CostModel`]). Its memory is its
 //! replicas times its measured resident memory per replica, and its price per hour
 //! is `cores × price per core-hour + GB × price per GB-hour`. The split build's parts
-//! are its services and the gateway; the monolith's, the monolith and the balancer.
+//! are its services and the gateway; the monolith's, the monolith. Neither counts the
+//! load balancer in front: at scale both need one (the split build's gateways as much
+//! as the monolith's replicas), so the `balancer` measured here in front of the
+//! monolith's replicas stands for a cost both would pay, and is left out of both.
 //! The demand comes from the scaled deployment's last kept ramp step: the busiest
 //! load measured with the scaled shape, which is the shape the projection grows.
 //!
@@ -123,13 +126,16 @@ pub struct Demand {
     pub replicas: usize,
 }
 
-/// The demand of every part, from `step` (the processes of the fault proxy, which is
-/// not part of a system, left out).
+/// Parts measured that neither architecture's projection counts: the front balancer
+/// (see the module's docs) and the fault proxy, which is not part of a system.
+pub const NOT_PROJECTED: [&str; 2] = ["balancer", "link-proxy"];
+
+/// The demand of every part, from `step`, but the [`NOT_PROJECTED`].
 pub fn demand(step: &Measurement) -> Vec<Demand> {
     step.cost
         .components
         .iter()
-        .filter(|c| c.component != "link-proxy" && c.processes > 0)
+        .filter(|c| !NOT_PROJECTED.contains(&c.component.as_str()) && c.processes > 0)
         .filter_map(|c| {
             Some(Demand {
                 part: c.component.clone(),
@@ -181,6 +187,7 @@ pub fn size(demand: &[Demand], rate: f64, factor: f64, model: &CostModel) -> Siz
 pub struct Efficiency {
     /// The highest rate kept; `None` when no step was.
     pub knee: Option<f64>,
+    /// Processes of the system under test, the front balancer included.
     pub processes: usize,
     /// At the knee's step: requests per second per core of the system under test, and
     /// per GB of its peak resident memory.
@@ -197,7 +204,7 @@ pub fn knee_step(ramp: &Ramp) -> Option<&Measurement> {
 impl Efficiency {
     pub fn of(ramp: &Ramp, sut_cores: usize) -> Self {
         let step = knee_step(ramp);
-        let processes = step.map_or(0, |m| m.cost.processes.len());
+        let processes = step.map_or(0, |m| m.cost.components.iter().map(|c| c.processes).sum());
         let peak = step.map(|m| m.cost.sut_peak_rss_mb);
         Self {
             knee: ramp.knee,
