@@ -47,7 +47,11 @@ async fn spreads_requests_over_every_replica_and_forwards_bodies() {
     let (balancer, _balancer) = serve(balancer::router("test", &[a, b])).await;
 
     let answers = who_answers(&balancer, 60).await;
-    assert_eq!(answers.keys().collect::<Vec<_>>(), ["a", "b"], "{answers:?}");
+    assert_eq!(
+        answers.keys().collect::<Vec<_>>(),
+        ["a", "b"],
+        "{answers:?}"
+    );
     let echoed = reqwest::Client::new()
         .post(format!("{balancer}/echo"))
         .body("a checkout")
@@ -78,7 +82,10 @@ async fn a_replica_that_goes_away_leaves_the_rotation_and_none_left_is_a_clear_5
     tokio::time::sleep(Duration::from_millis(900)).await;
     let response = reqwest::get(format!("{balancer}/who")).await.unwrap();
     assert_eq!(response.status(), 503);
-    assert_eq!(response.text().await.unwrap(), "no replica is in the rotation");
+    assert_eq!(
+        response.text().await.unwrap(),
+        "no replica is in the rotation"
+    );
 }
 
 #[tokio::test]

@@ -12,9 +12,9 @@ use crate::deploy::System;
 use crate::diversify::{self, Moved};
 use crate::metastable::SpikeResult;
 use crate::partial_failure::{AuditOutcome, OutageResult};
+use crate::results::{Run, ScenarioResult};
 use crate::rolling::RolloutResult;
 use crate::scale_hot::ScaleResult;
-use crate::results::{Run, ScenarioResult};
 use crate::scenarios::{Profile, Scenario};
 
 /// One claim, judged on one scenario.
@@ -288,7 +288,8 @@ fn scalability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
     );
     if let Some(sized) = largest(first) {
         line.push_str(&format!(
-            "; sized for {:.0}x the knee: {}",
+            "; sized for {:.0} req/s ({:.0}x the lower knee): {}",
+            sized.rate,
             sized.factor,
             each(&|r| match largest(r) {
                 Some(s) => format!(
@@ -305,7 +306,11 @@ fn scalability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
                 if (sx.cost_per_hour - sy.cost_per_hour).abs()
                     > COST_MARGIN * sx.cost_per_hour.max(sy.cost_per_hour) =>
             {
-                Some(if sx.cost_per_hour < sy.cost_per_hour { *a } else { *b })
+                Some(if sx.cost_per_hour < sy.cost_per_hour {
+                    *a
+                } else {
+                    *b
+                })
             }
             _ => None,
         },
@@ -332,14 +337,21 @@ fn scale_table(run: &Run) -> String {
         let Some((_, first)) = rows.first() else {
             continue;
         };
-        out.push_str(&format!("\n{} (mix {}):\n", scenario.scenario.name(), first.mix));
+        out.push_str(&format!(
+            "\n{} (mix {}):\n",
+            scenario.scenario.name(),
+            first.mix
+        ));
         out.push_str(&format!(
             "{:<10} {:<8} {:>9} {:>10} {:>9} {:>9}\n",
             "system", "shape", "processes", "knee req/s", "per core", "per GB"
         ));
         let figure = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
         for (system, r) in &rows {
-            for (shape, e) in [("one", &r.base_efficiency), ("scaled", &r.scaled_efficiency)] {
+            for (shape, e) in [
+                ("one", &r.base_efficiency),
+                ("scaled", &r.scaled_efficiency),
+            ] {
                 out.push_str(&format!(
                     "{:<10} {:<8} {:>9} {:>10} {:>9} {:>9}\n",
                     system.name(),
@@ -375,7 +387,8 @@ fn scale_table(run: &Run) -> String {
         }
         let m = &first.model;
         out.push_str(&format!(
-            "  (sized from each part's CPU per request and memory per replica at the scaled knee; {:.0}% target utilization, {} core a replica, {} a core-hour, {} a GB-hour)\n",
+            "  (factor: of {} req/s, the lower knee on one replica; sized from each part's CPU per request and memory per replica at the scaled knee; {:.0}% target utilization, {} core a replica, {} a core-hour, {} a GB-hour)\n",
+            first.reference_rate.map_or("-".to_owned(), |r| format!("{r:.0}")),
             m.target_utilization * 100.0,
             m.cores_per_replica,
             m.price_core_hour,
@@ -417,7 +430,11 @@ fn deployment(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
         each(&|r| format!(
             "{:.1} s{}",
             r.rollout.duration_s,
-            if r.rollout.overran { " (past its budget)" } else { "" }
+            if r.rollout.overran {
+                " (past its budget)"
+            } else {
+                ""
+            }
         )),
         each(&|r| r.impact.failed.to_string()),
         each(&|r| format!("{:.1} ms (before {:.1})", r.p99_during_ms, r.p99_before_ms)),

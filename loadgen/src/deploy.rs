@@ -209,7 +209,8 @@ impl Deployment {
                     for replica in &replicas {
                         balancer_args.extend(["--replica".into(), replica.base_url.clone().into()]);
                     }
-                    let balancer = start_one("balancer", "balancer".to_owned(), balancer_args).await?;
+                    let balancer =
+                        start_one("balancer", "balancer".to_owned(), balancer_args).await?;
                     let mut members = vec![member(balancer, ProcessLimits::default())];
                     members.extend(replicas.into_iter().map(|p| member(p, spec.limits())));
                     members

@@ -430,7 +430,11 @@ async fn in_window(
 
 /// Waits (up to `limit`) for the shop to settle every order, then audits it against
 /// `ledger`. Never fails: an audit that cannot run says why.
-pub(crate) async fn audit_after(deployment: &Deployment, ledger: &Ledger, limit: Duration) -> AuditOutcome {
+pub(crate) async fn audit_after(
+    deployment: &Deployment,
+    ledger: &Ledger,
+    limit: Duration,
+) -> AuditOutcome {
     let entries = ledger.entries();
     let waiting = Instant::now();
     let outcome = async {
@@ -743,6 +747,9 @@ mod tests {
         };
         assert!(replica < FLEET as usize);
         // The others run on the run's own deployment.
-        assert_eq!(Outage::of(Scenario::CrashPayments).unwrap().topology(&base), None);
+        assert_eq!(
+            Outage::of(Scenario::CrashPayments).unwrap().topology(&base),
+            None
+        );
     }
 }

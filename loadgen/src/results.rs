@@ -13,13 +13,13 @@ use split::topology::Topology;
 use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::diversify::DiversifyResult;
-use crate::rolling::RolloutResult;
-use crate::scale_hot::ScaleResult;
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
 use crate::metastable::SpikeResult;
 use crate::partial_failure::OutageResult;
 use crate::pinning::Cores;
+use crate::rolling::RolloutResult;
+use crate::scale_hot::ScaleResult;
 use crate::scenarios::{Profile, Ramp, Scenario};
 
 /// Bumped whenever a field changes meaning or goes away (adding one does not).
@@ -211,6 +211,11 @@ impl Run {
                     }
                 }
             }
+        }
+        for scenario in &mut self.scenarios {
+            crate::scale_hot::project_together(
+                scenario.systems.iter_mut().filter_map(|r| r.scale.as_mut()),
+            );
         }
         self.invalid_because.extend(reasons);
         self.limits = limits;

@@ -20,9 +20,9 @@ use split::topology::Topology;
 
 use crate::audit::Ledger;
 use crate::deploy::{Deployment, Replacement, System, unix_ms};
+use crate::journeys::Mix;
 use crate::measure::{Bench, Load, Measurement, Sut, measure_during};
 use crate::partial_failure::{AuditOutcome, EndpointGroup, Impact, Window, audit_after};
-use crate::journeys::Mix;
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
 
@@ -47,7 +47,10 @@ pub fn topology(base: &Topology) -> Topology {
 
 /// The flags every process of the scenario's fleet gets besides the run's.
 pub fn shop_args() -> [String; 2] {
-    ["--deregister-ms".to_owned(), DEREGISTER.as_millis().to_string()]
+    [
+        "--deregister-ms".to_owned(),
+        DEREGISTER.as_millis().to_string(),
+    ]
 }
 
 /// The processes a new release of catalog replaces, in order.
@@ -98,15 +101,16 @@ pub async fn run(
 ) -> Result<RolloutResult> {
     let processes = rolled(deployment);
     if processes.len() < 2 {
-        bail!(
-            "a rolling deploy needs replicas to roll through; this deployment has {processes:?}"
-        );
+        bail!("a rolling deploy needs replicas to roll through; this deployment has {processes:?}");
     }
     let timing = &profile.outage;
     let budget = profile.rollout_budget;
     let length = profile.warm_up + timing.before + budget + timing.after;
     progress(
-        &format!("release {RELEASE} of {ROLLED} through {}", processes.join(", ")),
+        &format!(
+            "release {RELEASE} of {ROLLED} through {}",
+            processes.join(", ")
+        ),
         length,
     );
     let load = Load {
@@ -184,8 +188,8 @@ mod tests {
         assert_eq!(fleet.monolith.replicas, FLEET);
         assert_eq!(fleet.spec(ROLLED).replicas, FLEET);
         assert_eq!(fleet.spec(Component::Orders).replicas, 1);
-        let probes = shop_remote::rotation::PROBE_EVERY
-            * shop_remote::rotation::PROBE_FAILURES_TO_EJECT;
+        let probes =
+            shop_remote::rotation::PROBE_EVERY * shop_remote::rotation::PROBE_FAILURES_TO_EJECT;
         assert!(DEREGISTER > probes, "{DEREGISTER:?} <= {probes:?}");
         assert_eq!(shop_args(), ["--deregister-ms", "1000"]);
     }

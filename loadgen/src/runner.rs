@@ -21,12 +21,12 @@ use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
 use crate::metastable;
 use crate::partial_failure::{self, Outage};
-use crate::rolling;
-use crate::scale_hot::{self, CostModel, ScaleResult};
 use crate::pinning::Cores;
 use crate::results::{
     EndpointResult, Environment, Run, SCHEMA_VERSION, ScenarioResult, SystemResult,
 };
+use crate::rolling;
+use crate::scale_hot::{self, CostModel, ScaleResult};
 use crate::scenarios::{self, Profile, Scenario, internal_calls};
 
 /// What to run, and where.
@@ -338,8 +338,10 @@ impl Session<'_> {
                 let mix = &options.mix;
                 let mut events = Vec::new();
                 let found = match outage.topology(&options.topology) {
-                    None => partial_failure::run(deployment, &outage, mix, profile, bench, phase)
-                        .await?,
+                    None => {
+                        partial_failure::run(deployment, &outage, mix, profile, bench, phase)
+                            .await?
+                    }
                     // Its own replicas of the process at fault, on the same cores.
                     Some(topology) => {
                         let name = format!("{}-fleet", system.name());
@@ -432,11 +434,9 @@ impl Session<'_> {
             }
             Scenario::ScaleHot => {
                 let mix = scale_hot::hot_mix();
-                let base =
-                    scenarios::ramp(deployment, &mix, profile, bench, "hot", phase).await?;
+                let base = scenarios::ramp(deployment, &mix, profile, bench, "hot", phase).await?;
                 let topology = scale_hot::scaled(&options.topology);
-                let deploy =
-                    self.deploy_options(&topology, &format!("{}-scaled", system.name()));
+                let deploy = self.deploy_options(&topology, &format!("{}-scaled", system.name()));
                 let scaled_words = scale_hot::scaled_words(system);
                 phase(&format!("deploying {scaled_words}"), Duration::from_secs(5));
                 let scaled = Deployment::start(system, &deploy, None).await?;
@@ -461,7 +461,9 @@ impl Session<'_> {
                 let topology = rolling::topology(&options.topology);
                 let mut deploy =
                     self.deploy_options(&topology, &format!("{}-fleet", system.name()));
-                deploy.shop_args.extend(rolling::shop_args().map(Into::into));
+                deploy
+                    .shop_args
+                    .extend(rolling::shop_args().map(Into::into));
                 phase(
                     &format!("deploying {} replicas", rolling::FLEET),
                     Duration::from_secs(5),

@@ -2,8 +2,9 @@
 //! recommendations ramps until the system falls behind; then the hot part is scaled,
 //! only recommendations in the split build, whole replicas of the monolith behind
 //! the balancer, and the ramp runs again. From the measured demand of every part (CPU
-//! per request, memory per replica) a small cost model sizes each architecture for 10
-//! and 100 times the load it held.
+//! per request, memory per replica) a small cost model sizes each architecture for 1, 10
+//! and 100 times the load both held (the lower of their knees on one replica): the
+//! same rates for both, so their costs compare.
 //!
 //! # The cost model
 //!
@@ -46,7 +47,7 @@ pub const HOT_MIX: &str =
 pub const HOT: Component = Component::Recommendations;
 /// Replicas of the hot part (split) or of the whole monolith in the scaled shape.
 pub const SCALED: u32 = 2;
-/// The loads the projection sizes for, as multiples of the knee measured.
+/// The loads the projection sizes for, as multiples of the reference rate.
 pub const FACTORS: [f64; 3] = [1.0, 10.0, 100.0];
 
 /// The scenario's mix.
@@ -106,7 +107,9 @@ impl CostModel {
             ("GB-hour", self.price_gb_hour),
         ] {
             if !(price >= 0.0 && price.is_finite()) {
-                return Err(format!("the price of a {name} must be 0 or more, not {price}"));
+                return Err(format!(
+                    "the price of a {name} must be 0 or more, not {price}"
+                ));
             }
         }
         Ok(())
@@ -232,30 +235,54 @@ pub struct ScaleResult {
     /// Every part's demand, from the scaled ramp's knee step.
     pub demand: Vec<Demand>,
     pub model: CostModel,
-    /// Sized for [`FACTORS`] times the base knee.
+    /// The rate the projection multiplies: the lower base knee of the systems the
+    /// run measured (its own, when it ran alone); `None` until [`project`](Self::project).
+    pub reference_rate: Option<f64>,
+    /// Sized for [`FACTORS`] times the reference rate.
     pub projection: Vec<Sizing>,
 }
 
 impl ScaleResult {
-    /// Puts the two ramps together, and projects.
+    /// Puts the two ramps together, with the demand they measured; projected later.
     pub fn of(base: Ramp, scaled: Ramp, sut_cores: usize, model: CostModel) -> Self {
-        let demand = knee_step(&scaled).map(demand).unwrap_or_default();
-        let projection = match (base.knee, demand.is_empty()) {
-            (Some(knee), false) => FACTORS
-                .iter()
-                .map(|&factor| size(&demand, knee * factor, factor, &model))
-                .collect(),
-            _ => Vec::new(),
-        };
         Self {
             mix: HOT_MIX.to_owned(),
             base_efficiency: Efficiency::of(&base, sut_cores),
             scaled_efficiency: Efficiency::of(&scaled, sut_cores),
+            demand: knee_step(&scaled).map(demand).unwrap_or_default(),
             base,
             scaled,
-            demand,
             model,
-            projection,
+            reference_rate: None,
+            projection: Vec::new(),
+        }
+    }
+
+    /// Sizes it for [`FACTORS`] times `reference` (nothing without a demand).
+    pub fn project(&mut self, reference: f64) {
+        self.reference_rate = Some(reference);
+        self.projection = if self.demand.is_empty() {
+            Vec::new()
+        } else {
+            FACTORS
+                .iter()
+                .map(|&factor| size(&self.demand, reference * factor, factor, &self.model))
+                .collect()
+        };
+    }
+}
+
+/// Projects every system's result at the same rates: multiples of the lowest base knee
+/// among them (the load every one of them held).
+pub fn project_together<'a>(results: impl IntoIterator<Item = &'a mut ScaleResult>) {
+    let mut results: Vec<&mut ScaleResult> = results.into_iter().collect();
+    let reference = results
+        .iter()
+        .filter_map(|r| r.base.knee)
+        .min_by(f64::total_cmp);
+    if let Some(reference) = reference {
+        for result in &mut results {
+            result.project(reference);
         }
     }
 }
@@ -306,11 +333,45 @@ mod tests {
         assert_eq!(sized.replicas["catalog"], 1);
         assert_eq!(sized.replicas["gateway"], 1);
         assert_eq!(sized.cores, 5.0);
-        assert!((sized.memory_gb - 2.0).abs() < 1e-9, "3 x 0.5 + 0.25 + 0.25");
+        assert!(
+            (sized.memory_gb - 2.0).abs() < 1e-9,
+            "3 x 0.5 + 0.25 + 0.25"
+        );
         assert!((sized.cost_per_hour - (5.0 * 0.04 + 2.0 * 0.01)).abs() < 1e-9);
         // No load still needs one of each.
         let idle = size(&demand, 0.0, 0.0, &model);
         assert!(idle.replicas.values().all(|&r| r == 1));
+    }
+
+    fn result(knee: Option<f64>, demand: Vec<Demand>) -> ScaleResult {
+        let ramp = Ramp {
+            steps: Vec::new(),
+            knee,
+            knee_is_lower_bound: false,
+            stopped: String::new(),
+        };
+        let mut result = ScaleResult::of(ramp.clone(), ramp, 1, CostModel::default());
+        result.demand = demand;
+        result
+    }
+
+    #[test]
+    fn both_architectures_are_sized_for_the_same_rates_the_lower_knee_times_each_factor() {
+        let mut monolith = result(Some(4_000.0), vec![part("monolith", 200.0, 40.0)]);
+        let mut split = result(Some(1_000.0), vec![part("gateway", 100.0, 10.0)]);
+        let mut nothing_kept = result(None, Vec::new());
+        project_together([&mut monolith, &mut split, &mut nothing_kept]);
+        for r in [&monolith, &split] {
+            assert_eq!(r.reference_rate, Some(1_000.0));
+            let rates: Vec<f64> = r.projection.iter().map(|s| s.rate).collect();
+            assert_eq!(rates, [1_000.0, 10_000.0, 100_000.0]);
+        }
+        // 100,000 req/s of 200 us at 60% of one core a replica: 33.3, so 34.
+        assert_eq!(monolith.projection[2].replicas["monolith"], 34);
+        assert!(
+            nothing_kept.projection.is_empty(),
+            "no demand, nothing to size"
+        );
     }
 
     #[test]

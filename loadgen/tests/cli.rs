@@ -51,7 +51,10 @@ fn bad_input_is_refused_with_the_valid_choices() {
     refused(&["run", "--seed", "-1"], "-1");
     refused(&["run", "--seed", "many"], "--seed");
     refused(&["run", "--mix", "browse=1"], "product-page");
-    refused(&["run", "--target-utilization", "1.5"], "target utilization");
+    refused(
+        &["run", "--target-utilization", "1.5"],
+        "target utilization",
+    );
     refused(&["run", "--price-gb-hour=-1"], "GB-hour");
     refused(&["run", "--price-core-hour", "cheap"], "--price-core-hour");
     refused(&["up"], "--arch");

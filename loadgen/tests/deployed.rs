@@ -226,7 +226,10 @@ async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and
         .await
         .unwrap();
     let names: Vec<String> = fleet.watched().await.into_iter().map(|w| w.name).collect();
-    assert_eq!(names, ["balancer", "monolith-0", "monolith-1", "monolith-2"]);
+    assert_eq!(
+        names,
+        ["balancer", "monolith-0", "monolith-1", "monolith-2"]
+    );
 
     let ledger = Arc::new(Ledger::default());
     let shoppers = Arc::new(ShopJourney {
@@ -268,7 +271,10 @@ async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and
     let acknowledged = ledger.entries();
     assert_eq!(acknowledged.len() as u64, checkout.successes);
     let token = fleet.admin_token().unwrap();
-    assert_eq!(audit(&fleet.url, &token, &acknowledged).await.unwrap(), vec![]);
+    assert_eq!(
+        audit(&fleet.url, &token, &acknowledged).await.unwrap(),
+        vec![]
+    );
 
     let killed: Vec<_> = fleet
         .events()
@@ -276,7 +282,11 @@ async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and
         .filter(|e| !matches!(e.kind, EventKind::Started { .. }))
         .map(|e| e.process)
         .collect();
-    assert_eq!(killed, ["monolith-1", "monolith-1"], "exited, then restarted");
+    assert_eq!(
+        killed,
+        ["monolith-1", "monolith-1"],
+        "exited, then restarted"
+    );
     // Every replica served public requests: the balancer spread them.
     for url in &fleet.process_urls().await[1..] {
         let page = reqwest::get(format!("{url}/metrics"))
@@ -291,12 +301,13 @@ async fn monolith_replicas_behind_the_balancer_share_the_load_outlive_a_kill_and
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rolling_deploy_that_deregisters_first_replaces_every_replica_without_a_failed_request()
-{
+async fn a_rolling_deploy_that_deregisters_first_replaces_every_replica_without_a_failed_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
     options.topology.monolith.replicas = 2;
-    options.shop_args.extend(["--deregister-ms".into(), "700".into()]);
+    options
+        .shop_args
+        .extend(["--deregister-ms".into(), "700".into()]);
     let fleet = Deployment::start(System::Monolith, &options, None)
         .await
         .unwrap();

@@ -72,7 +72,10 @@ impl Endpoint {
     fn unavailable(&self, operation: &str, why: impl std::fmt::Display) -> ShopError {
         ShopError::unavailable(
             self.component,
-            format!("{}.{operation} at {}: {why}", self.component, self.seat.base),
+            format!(
+                "{}.{operation} at {}: {why}",
+                self.component, self.seat.base
+            ),
         )
     }
 }

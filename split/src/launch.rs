@@ -503,7 +503,14 @@ mod tests {
         let released = with_value(&args, "--release", "2");
         assert_eq!(
             words(&released),
-            ["--listen", "127.0.0.1:0", "--products", "200", "--release", "2"]
+            [
+                "--listen",
+                "127.0.0.1:0",
+                "--products",
+                "200",
+                "--release",
+                "2"
+            ]
         );
         assert_eq!(words(&with_value(&released, "--release", "3"))[5], "3");
     }
