@@ -161,6 +161,18 @@ pub struct Deployment {
 
 type Busy = Arc<Mutex<BTreeSet<String>>>;
 
+/// Takes a process out of the busy set when dropped.
+struct Unbusy<'a>(&'a Busy, &'a str);
+
+impl Drop for Unbusy<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(self.1);
+    }
+}
+
 impl Deployment {
     /// Deploys `system`. The ceiling serves the bytes of `ceiling_body`.
     pub async fn start(
@@ -324,16 +336,17 @@ impl Deployment {
     /// supervisor does not step in meanwhile.
     pub async fn replace(&self, process: &str, release: &str) -> Result<Replacement> {
         let member = self.member(process)?;
-        self.busy
+        let newly = self
+            .busy
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(member.name.clone());
-        let replaced = self.replace_member(member, release).await;
-        self.busy
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&member.name);
-        replaced
+        if !newly {
+            bail!("{process} is being restarted or replaced already");
+        }
+        // Out of the busy set however this ends, a cancelled future included.
+        let _done = Unbusy(&self.busy, &member.name);
+        self.replace_member(member, release).await
     }
 
     async fn replace_member(&self, member: &Member, release: &str) -> Result<Replacement> {

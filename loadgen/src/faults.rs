@@ -256,6 +256,13 @@ impl Deployment {
         method: reqwest::Method,
         component: Component,
     ) -> Result<reqwest::RequestBuilder> {
+        // Through the balancer a fault would reach one replica of several, and its
+        // clearing maybe another: refused rather than half done.
+        if self.system == System::Monolith && !self.has_process("monolith") {
+            bail!(
+                "a component fault in monolith replicas behind the balancer would reach only one of them"
+            );
+        }
         let url = format!("{}/admin/faults/{component}", self.url);
         Ok(reqwest::Client::new()
             .request(method, url)

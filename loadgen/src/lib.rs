@@ -33,7 +33,7 @@
 //! - [`partial_failure`]: a fault in one component under load (or one replica of
 //!   three lost), what it reached, how long it took to recover, and the audit after it.
 //! - [`scale_hot`]: a mix heavy in recommendations ramped on one replica and on the
-//!   hot part scaled, and a cost model sized from the measured demand at 10x and 100x.
+//!   hot part scaled, and a cost model sizing both from the measured demand at 1x, 10x and 100x the lower knee.
 //! - [`rolling`]: a new release of catalog rolled through its processes under load:
 //!   failed requests, the latency spike, the rollout's length, each cold start.
 //! - [`metastable`]: a spike past capacity and back: does goodput return, and what do

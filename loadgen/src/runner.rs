@@ -344,7 +344,8 @@ impl Session<'_> {
                     }
                     // Its own replicas of the process at fault, on the same cores.
                     Some(topology) => {
-                        let name = format!("{}-fleet", system.name());
+                        // A folder of its own: no other scenario's orders or stock.
+                        let name = format!("{}-{}", system.name(), scenario.name());
                         let deploy = self.deploy_options(&topology, &name);
                         phase(
                             &format!("deploying {} replicas", outage.fleet.unwrap_or(1)),
@@ -460,7 +461,7 @@ impl Session<'_> {
             Scenario::RollingDeploy => {
                 let topology = rolling::topology(&options.topology);
                 let mut deploy =
-                    self.deploy_options(&topology, &format!("{}-fleet", system.name()));
+                    self.deploy_options(&topology, &format!("{}-rolling", system.name()));
                 deploy
                     .shop_args
                     .extend(rolling::shop_args().map(Into::into));

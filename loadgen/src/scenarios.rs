@@ -60,7 +60,7 @@ pub enum Scenario {
     /// load.
     RollingDeploy,
     /// A mix heavy in recommendations ramped, then again with the hot part scaled;
-    /// projected to 10x and 100x.
+    /// both sized for 1x, 10x and 100x the lower knee.
     ScaleHot,
     /// Normal load, a spike past the split build's capacity, normal again: does
     /// goodput come back, and what do retries add?
@@ -132,7 +132,7 @@ impl Scenario {
                 "one of three replicas is SIGKILLed under the shop mix (catalog's in split, a whole monolith's behind a balancer, on the same cores) and restarted: the error spike, the recovery, and is anything lost"
             }
             Scenario::ScaleHot => {
-                "a mix half recommendations ramped on one replica of everything, then with only recommendations scaled x2 (split) or the whole monolith x2: throughput per core and per GB, and each sized for 10x and 100x its knee by a cost model from the measured demand"
+                "a mix half recommendations ramped on one replica of everything, then with only recommendations scaled x2 (split) or the whole monolith x2: throughput per core and per GB, and both sized for 1x, 10x and 100x the lower of their knees by a cost model from the measured demand"
             }
             Scenario::RollingDeploy => {
                 "a new release of catalog rolls through its processes one at a time under the shop mix, each deregistered, drained, restarted and waited for (split: catalog's 3 replicas alone; monolith: its 3 whole replicas): failed requests, the latency spike, the rollout's length, each cold start"
