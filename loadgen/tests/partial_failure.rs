@@ -97,7 +97,14 @@ fn assert_crashed_recovered_and_balanced(found: &OutageResult, events: &[EventKi
     );
     let impact = &found.impact;
     assert_eq!(impact.blast_radius.dependent, ["checkout"]);
-    assert!(impact.blast_radius.broken.contains(&"checkout".to_owned()));
+    // Broken, unless a debug build's checkout already missed its 50 ms objective before
+    // the fault (then it cannot "break"); its availability below says it was hit.
+    let checkout = impact.endpoints.iter().find(|e| e.endpoint == "checkout");
+    assert!(
+        impact.blast_radius.broken.contains(&"checkout".to_owned())
+            || checkout.is_some_and(|e| e.out_before),
+        "{impact:?}"
+    );
     // Between crashes some checkouts go through.
     assert!(impact.dependent_during.availability < 0.9, "{impact:?}");
     assert!(impact.detected_after_s.is_some(), "{impact:?}");
