@@ -6,7 +6,7 @@
 //! - [`tables`]: the partial-failure, metastable and diversify scenarios side by side,
 //!   with the verdicts, for the terminal.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::deploy::System;
 use crate::diversify::{self, Moved};
@@ -18,7 +18,7 @@ use crate::scale_hot::ScaleResult;
 use crate::scenarios::{Profile, Scenario};
 
 /// One claim, judged on one scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimVerdict {
     /// `reliability`, `scalability`, `deployment`, `diversification`.
     pub claim: String,
@@ -703,7 +703,7 @@ fn reliability(scenario: &ScenarioResult) -> Option<ClaimVerdict> {
 }
 
 /// The fault, in words: "payments crash", "recommendations hang".
-fn fault_words(outcome: &OutageResult) -> String {
+pub(crate) fn fault_words(outcome: &OutageResult) -> String {
     use crate::faults::Injection;
     use shop_faults::Fault;
     let component = outcome.outage.component();
@@ -737,7 +737,7 @@ fn fault_words(outcome: &OutageResult) -> String {
     }
 }
 
-fn audit_words(audit: &AuditOutcome) -> String {
+pub(crate) fn audit_words(audit: &AuditOutcome) -> String {
     match (&audit.error, audit.violations.as_slice()) {
         (Some(error), _) => format!("NOT RUN ({error})"),
         (None, []) => format!("clean ({} orders)", audit.acknowledged),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use split::launch::{LaunchOptions, SplitDeployment, Supervised};
 use split::topology::{ProcessLimits, START_ORDER, Topology};
@@ -35,7 +35,7 @@ use crate::cost::Watched;
 pub const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// What is deployed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     Monolith,
@@ -86,7 +86,7 @@ struct Member {
 }
 
 /// Something that happened to a process, and when (Unix milliseconds).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessEvent {
     pub at_unix_ms: u64,
     pub process: String,
@@ -94,7 +94,7 @@ pub struct ProcessEvent {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum EventKind {
     Started {
@@ -123,7 +123,7 @@ pub enum EventKind {
 
 /// One process replaced by another release, as a rolling deploy does it: told to
 /// stop (it deregisters and drains), then started again where it was, and waited for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replacement {
     pub process: String,
     pub release: String,

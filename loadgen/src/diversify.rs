@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use shop_remote::Codec;
 use split::topology::Topology;
@@ -56,7 +56,7 @@ pub fn change(topology: &Topology) -> String {
 }
 
 /// What the switch did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiversifyResult {
     pub service: Component,
     pub change: String,
@@ -72,7 +72,7 @@ pub struct DiversifyResult {
 }
 
 /// One figure before and after the switch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moved {
     pub name: String,
     pub a: f64,
@@ -85,7 +85,7 @@ pub struct Moved {
 }
 
 /// One turn of the load against one side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Turn {
     /// `a` (as deployed) or `b` (switched).
     pub side: String,

@@ -9,7 +9,7 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use link_proxy::Toxic;
 use nix::sys::signal::Signal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use shop_faults::Fault;
 use split::topology::ProcessLimits;
@@ -17,7 +17,7 @@ use split::topology::ProcessLimits;
 use crate::deploy::{Deployment, System};
 
 /// One fault, and where it goes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "injection", rename_all = "kebab-case")]
 pub enum Injection {
     /// Every call into `component` misbehaves as `fault` says, until cleared.
@@ -52,7 +52,7 @@ pub enum Injection {
 }
 
 /// What a link suffers: a toxic, or the link down (connections refused and closed).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LinkFault {
     Toxic(Toxic),

@@ -17,7 +17,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::RequestBuilder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{Acknowledged, Ledger};
@@ -25,7 +25,7 @@ use crate::goose_driver::{Journey, outcome_of};
 use crate::record::Outcome;
 
 /// One thing a shopper does; each is one request to one endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// `GET /api/products?page=N`: a page of the catalog.
@@ -93,7 +93,7 @@ impl FromStr for Action {
 }
 
 /// How often each action is drawn, by weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mix {
     weights: Vec<(Action, u32)>,
 }

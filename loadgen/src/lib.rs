@@ -43,6 +43,8 @@
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 //! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
+//! - [`report`]: the HTML report of a run (rebuilt from `run.json` alone), the list of
+//!   runs, and the comparison of two runs.
 
 pub mod audit;
 pub mod binaries;
@@ -60,6 +62,7 @@ pub mod open_loop;
 pub mod partial_failure;
 pub mod pinning;
 pub mod record;
+pub mod report;
 pub mod results;
 pub mod rolling;
 pub mod runner;

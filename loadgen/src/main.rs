@@ -1,7 +1,8 @@
 //! `loadgen`: measure the monolith and the split build side by side.
 //!
 //! `loadgen scenarios` lists what it can run, `loadgen run` runs it (both
-//! architectures, the standard suite, by default), `loadgen up` deploys one
+//! architectures, the standard suite, by default) and writes its HTML report,
+//! `loadgen report` rebuilds a report (or compares two runs), `loadgen up` deploys one
 //! architecture and keeps it up. See `loadgen help <command>`.
 
 use std::path::PathBuf;
@@ -34,8 +35,20 @@ enum Commands {
     Scenarios,
     /// Deploy each architecture, drive the scenarios against it, write results.
     Run(RunArgs),
+    /// Rebuild a run's HTML report from its run.json, or compare two runs.
+    Report(ReportArgs),
     /// Deploy one architecture locally and keep it up until Ctrl-C.
     Up(UpArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// The run's folder (`results/<run-id>`): its report.html is written again from its run.json.
+    #[arg(required_unless_present = "compare")]
+    run_dir: Option<PathBuf>,
+    /// Compare two runs' folders instead: OLD then NEW. The page goes into NEW's folder.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "run_dir")]
+    compare: Option<Vec<PathBuf>>,
 }
 
 /// Which architectures to run.
@@ -121,7 +134,7 @@ fn main() -> ExitCode {
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
             let given = std::env::args().nth(1).unwrap_or_default();
             return bad_input(format!(
-                "no command `{given}`; the commands: scenarios, run, up (see `loadgen --help`)"
+                "no command `{given}`; the commands: scenarios, run, report, up (see `loadgen --help`)"
             ));
         }
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -146,6 +159,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Commands::Run(args) => run(args),
+        Commands::Report(args) => report(args),
         Commands::Up(args) => up(args),
     }
 }
@@ -235,6 +249,10 @@ fn run(args: RunArgs) -> ExitCode {
             Ok((run, dir)) => {
                 println!("{}", run.summary_table());
                 println!("results: {}", dir.join("run.json").display());
+                match loadgen::report::write(&run, &dir) {
+                    Ok(path) => println!("report: {}", path.display()),
+                    Err(e) => eprintln!("warning: the report was not written: {e:#}"),
+                }
                 if run.interrupted {
                     ExitCode::from(130)
                 } else if run.failed() {
@@ -247,6 +265,33 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         }
     })
+}
+
+/// A report from a run's folder, or the comparison of two. A folder without a
+/// readable run.json is bad input (exit 2); failing to write is exit 1.
+fn report(args: ReportArgs) -> ExitCode {
+    let dirs = match (args.compare, args.run_dir) {
+        (Some(pair), _) => pair,
+        (None, Some(dir)) => vec![dir],
+        (None, None) => Vec::new(),
+    };
+    for dir in &dirs {
+        if let Err(e) = loadgen::report::load(dir) {
+            return bad_input(format!("{e:#}"));
+        }
+    }
+    let written = match dirs.as_slice() {
+        [old, new] => loadgen::report::write_comparison(old, new),
+        [dir] => loadgen::report::rebuild(dir),
+        _ => return bad_input("name a run's folder, or --compare OLD NEW"),
+    };
+    match written {
+        Ok(path) => {
+            println!("report: {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => failed(e),
+    }
 }
 
 fn up(args: UpArgs) -> ExitCode {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::cost::{Sampler, Series, Watched};
@@ -55,7 +55,7 @@ pub struct Bench {
 }
 
 /// How late sends went: the generator's own lag.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lag {
     pub samples: u64,
     pub p50_us: f64,
@@ -73,7 +73,7 @@ impl Lag {
 }
 
 /// How a measurement came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every intended send went on time and the tail stayed within the objective.
@@ -87,12 +87,15 @@ pub enum Verdict {
 }
 
 /// Percentiles of a latency histogram, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub p999_ms: f64,
+    /// Absent from runs before it was added (read as 0).
+    #[serde(default)]
+    pub p9999_ms: f64,
     pub max_ms: f64,
 }
 
@@ -104,13 +107,14 @@ impl Percentiles {
             p90_ms: ms(0.9),
             p99_ms: ms(0.99),
             p999_ms: ms(0.999),
+            p9999_ms: ms(0.9999),
             max_ms: histogram.max() as f64 / 1e6,
         }
     }
 }
 
 /// Requests of one endpoint (or all) over one stretch.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub requests: u64,
     pub successes: u64,
@@ -147,7 +151,7 @@ fn outcome_name(outcome: Outcome) -> String {
 }
 
 /// One endpoint's second.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Second {
     /// Whole seconds since the measurement's start (of the intended send times).
     pub second: u64,
@@ -164,7 +168,7 @@ pub struct Second {
 }
 
 /// One process's cost over a measurement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessCost {
     pub process: String,
     pub cpu_ms: f64,
@@ -173,7 +177,7 @@ pub struct ProcessCost {
 }
 
 /// What a measurement cost each side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
     /// CPU of every process of the system under test, per request answered.
     pub sut_cpu_us_per_request: Option<f64>,
@@ -192,7 +196,7 @@ pub struct Cost {
 }
 
 /// One component's cost over a measurement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentCost {
     pub component: String,
     pub processes: usize,
@@ -203,7 +207,7 @@ pub struct ComponentCost {
 }
 
 /// goose's own view of the same requests (service time, from its metrics).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GooseView {
     pub requests: u64,
     pub failures: u64,
@@ -213,7 +217,7 @@ pub struct GooseView {
 }
 
 /// Everything one measurement found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     pub label: String,
     pub users: usize,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use split::topology::Preset;
 
 use crate::deploy::{Deployment, System};
@@ -25,7 +25,7 @@ use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
 
 /// One system's (and preset's) run of the spike.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpikeResult {
     /// The split build's resilience preset; `None` for the monolith.
     pub preset: Option<Preset>,
@@ -46,7 +46,7 @@ pub struct SpikeResult {
 }
 
 /// One figure before, during and after the spike.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
     pub before: f64,
     pub during: f64,

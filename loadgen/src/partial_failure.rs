@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use shop_faults::Fault;
 use split::topology::Topology;
@@ -29,7 +29,7 @@ use crate::scenarios::{Profile, Scenario, journey};
 use crate::schedule::RateProfile;
 
 /// A scenario's fault.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outage {
     pub injection: Injection,
     /// Put back each time the process hosting the component comes back within the
@@ -136,7 +136,7 @@ pub fn needs(action: Action) -> &'static [Component] {
 
 /// When the fault was in, in seconds since the load's start (the timeline's origin)
 /// and as wall-clock time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     pub from_s: f64,
     pub to_s: f64,
@@ -147,7 +147,7 @@ pub struct Window {
 }
 
 /// One endpoint (or a group) over one stretch of whole seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stretch {
     pub from_s: u64,
     pub to_s: u64,
@@ -182,7 +182,7 @@ impl Stretch {
 }
 
 /// One endpoint before, during and after the fault.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointImpact {
     pub endpoint: String,
     /// It needs the component at fault: the fault was bound to reach it.
@@ -197,7 +197,7 @@ pub struct EndpointImpact {
 }
 
 /// How far the fault reached.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlastRadius {
     pub endpoints: usize,
     /// Endpoints that broke their objective during the fault.
@@ -209,7 +209,7 @@ pub struct BlastRadius {
 }
 
 /// What a fault did to one system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Impact {
     pub endpoints: Vec<EndpointImpact>,
     pub blast_radius: BlastRadius,
@@ -235,7 +235,7 @@ pub struct Impact {
 }
 
 /// The consistency audit after a fault.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditOutcome {
     /// Checkouts acknowledged during the scenario.
     pub acknowledged: usize,
@@ -255,7 +255,7 @@ impl AuditOutcome {
 }
 
 /// What one system did in a partial-failure scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutageResult {
     pub outage: Outage,
     pub window: Window,

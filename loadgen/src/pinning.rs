@@ -6,10 +6,10 @@
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which cores each side got.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cores {
     pub system_under_test: Vec<usize>,
     pub generator: Vec<usize>,

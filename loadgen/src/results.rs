@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use split::topology::Topology;
 
 use crate::claims::ClaimVerdict;
@@ -26,7 +26,7 @@ use crate::scenarios::{Profile, Ramp, Scenario};
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one `loadgen run` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     pub schema_version: u32,
     pub run_id: String,
@@ -57,7 +57,7 @@ pub struct Run {
 }
 
 /// The machine and the build.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
     pub cpu_model: String,
     pub cores: usize,
@@ -70,7 +70,7 @@ pub struct Environment {
 }
 
 /// One scenario's results, per system.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub scenario: Scenario,
     pub about: String,
@@ -78,7 +78,7 @@ pub struct ScenarioResult {
 }
 
 /// What one system did in one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SystemResult {
     pub system: System,
     /// The ramp, for `capacity` and `ceiling`.
@@ -125,7 +125,7 @@ impl SystemResult {
 }
 
 /// One endpoint at low load (hop-cost).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointResult {
     /// The internal calls it makes in the split build.
     pub internal_calls: String,

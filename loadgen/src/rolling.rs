@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use split::topology::Topology;
 
@@ -65,7 +65,7 @@ pub fn rolled(deployment: &Deployment) -> Vec<String> {
 }
 
 /// The deploy itself.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollout {
     pub release: String,
     /// Seconds since the load's start (the timeline's origin) it began and ended.
@@ -78,7 +78,7 @@ pub struct Rollout {
 }
 
 /// What one system did in the rolling-deploy scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolloutResult {
     pub rollout: Rollout,
     pub measurement: Measurement,

@@ -31,7 +31,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 use split::topology::Topology;
 
@@ -67,7 +67,7 @@ pub fn scaled(base: &Topology) -> Topology {
 
 /// Prices and targets of the projection (`--price-core-hour`, `--price-gb-hour`,
 /// `--target-utilization`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CostModel {
     /// The busy share of its cores a replica is sized for.
     pub target_utilization: f64,
@@ -117,7 +117,7 @@ impl CostModel {
 }
 
 /// One part's measured demand.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Demand {
     /// `recommendations`, `gateway`, `monolith`, `balancer`, ...
     pub part: String,
@@ -151,7 +151,7 @@ pub fn demand(step: &Measurement) -> Vec<Demand> {
 }
 
 /// One architecture sized for one rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sizing {
     /// The multiple of the measured knee.
     pub factor: f64,
@@ -186,7 +186,7 @@ pub fn size(demand: &[Demand], rate: f64, factor: f64, model: &CostModel) -> Siz
 }
 
 /// What one ramp held, per core and per GB of memory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Efficiency {
     /// The highest rate kept; `None` when no step was.
     pub knee: Option<f64>,
@@ -223,7 +223,7 @@ impl Efficiency {
 }
 
 /// What one system did in the scale-hot scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScaleResult {
     pub mix: String,
     /// One replica of everything (the monolith alone).

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::ValueEnum;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::audit::Ledger;
 use crate::deploy::Deployment;
@@ -36,7 +36,9 @@ use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure};
 use crate::schedule::RateProfile;
 
 /// A scenario, by the name the command line takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// Step ramp of the shop mix: each architecture's knee and latency curve.
@@ -148,7 +150,7 @@ impl Scenario {
 }
 
 /// How long and how hard: `quick` for a look, `standard` for figures to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProfileName {
     /// The whole suite in under 5 minutes on 2 cores: short steps, a smaller catalog.
@@ -158,13 +160,13 @@ pub enum ProfileName {
 }
 
 /// The sizes of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub name: ProfileName,
     /// Measured length of each ramp step (after its warm-up).
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub step: Duration,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub warm_up: Duration,
     /// The ramp's first rate, and the factor from one step to the next.
     pub ramp_start: f64,
@@ -172,15 +174,15 @@ pub struct Profile {
     pub ramp_max_steps: usize,
     /// The hop-cost scenario's rate and measured length per endpoint.
     pub hop_rate: f64,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub hop_length: Duration,
     /// Products in the catalog.
     pub products: usize,
     /// The p99 a ramp step must keep to count as kept.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub slo: Duration,
     /// The longest one request may take.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub deadline: Duration,
     /// The partial-failure scenarios' load and fault window.
     pub outage: OutageTiming,
@@ -190,35 +192,35 @@ pub struct Profile {
     pub diversify: DiversifyTiming,
     /// The time a rolling deploy is given, between the outage timing's `before` and
     /// `after` under its load (it takes what it takes; past this, the result says so).
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub rollout_budget: Duration,
 }
 
 /// The diversification scenario's load: `rounds` turns on each side, in alternation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiversifyTiming {
     pub rate: f64,
     /// Measured length of each turn (after the warm-up).
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub length: Duration,
     pub rounds: usize,
 }
 
 /// Normal, spike, normal: the metastable scenario's load (after the warm-up).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpikeTiming {
     pub normal: f64,
     /// Past the split build's knee (about 3,000 req/s on this machine's shared core),
     /// within the monolith's and the generator's.
     pub spike: f64,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub before: Duration,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub during: Duration,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub after: Duration,
     /// The shoppers' patience.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub deadline: Duration,
     /// Shoppers: as a client's connection pool, a bound on what is in flight at once.
     pub users: usize,
@@ -226,22 +228,22 @@ pub struct SpikeTiming {
 
 /// The load a partial-failure scenario runs, and where its fault window sits in it
 /// (after the profile's warm-up).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutageTiming {
     /// A constant rate well under both architectures' knees.
     pub rate: f64,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub before: Duration,
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub during: Duration,
     /// Long enough for a crashed process to come back and show 5 good seconds.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub after: Duration,
     /// The shoppers' patience: a request unanswered by then counts as timed out.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub deadline: Duration,
     /// The longest the audit waits for the shop to settle its orders.
-    #[serde(serialize_with = "seconds")]
+    #[serde(with = "seconds")]
     pub settle_limit: Duration,
 }
 
@@ -363,12 +365,23 @@ pub fn stale_checkout(preset: split::topology::Preset) -> Duration {
 }
 
 /// A duration as seconds, as the results file writes every duration.
-fn seconds<S: serde::Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
-    to.serialize_f64(duration.as_secs_f64())
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_f64(duration.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(from)?;
+        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A ramp's steps and where it bent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ramp {
     pub steps: Vec<Measurement>,
     /// The highest step rate the system kept (achieved >= 99% of intended, p99 within
