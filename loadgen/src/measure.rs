@@ -161,7 +161,8 @@ pub struct Second {
     /// Successes within the objective.
     pub good: u64,
     pub errors: u64,
-    /// The errors by `503`, `timeout`, `failed`.
+    /// The errors by `503`, `timeout`, `failed` (absent: none).
+    #[serde(default)]
     pub errors_by: BTreeMap<String, u64>,
     pub p50_ms: f64,
     pub p99_ms: f64,

@@ -129,7 +129,7 @@ impl Drop for KillGroupOnDrop {
 fn ink(png: &Path) -> (f64, usize) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
     let channels = info.color_type.samples();
     let mut inked = 0usize;

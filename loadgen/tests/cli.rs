@@ -60,6 +60,16 @@ fn bad_input_is_refused_with_the_valid_choices() {
     refused(&["up"], "--arch");
     refused(&["up", "--arch", "both"], "monolith, split");
     refused(&["fly"], "scenarios");
+    refused(&["report"], "RUN_DIR");
+    refused(
+        &["report", "/no/such/run"],
+        "/no/such/run is not a run's folder",
+    );
+    refused(&["report", "--compare", "/no/such/run"], "--compare");
+    refused(
+        &["report", "--compare", "/no/such/old", "/no/such/new"],
+        "/no/such/old",
+    );
 }
 
 #[test]

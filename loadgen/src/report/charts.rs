@@ -48,26 +48,41 @@ fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> Drawn) -> Result<String> {
     Ok(out)
 }
 
-/// Splits a legend strip off the top of `area` and draws `entries` in it, left to
-/// right: a swatch in the entry's colour, then its label.
+/// Splits a legend off the top of `area` and draws `entries` in it, left to right and
+/// onto further rows when the width runs out: a swatch in the entry's colour, then its
+/// label.
 fn legend<'a>(
     area: &Area<'a>,
     entries: &[(String, RGBColor, u32)],
 ) -> std::result::Result<Area<'a>, Box<dyn Error>> {
-    let (strip, rest) = area.split_vertically(LEGEND_HEIGHT);
+    let room = area.dim_in_pixel().0 as i32 - 12;
+    let mut rows: Vec<Vec<(i32, &(String, RGBColor, u32))>> = vec![Vec::new()];
     let mut x = 12i32;
-    for (label, colour, width) in entries {
-        let thickness = (*width as i32).max(2);
-        strip.draw(&Rectangle::new(
-            [(x, 14 - thickness / 2), (x + 20, 14 + (thickness + 1) / 2)],
-            colour.filled(),
-        ))?;
-        strip.draw(&Text::new(
-            label.clone(),
-            (x + 26, 8),
-            (FONT, 13).into_font().color(&BLACK),
-        ))?;
-        x += 26 + 7 * label.chars().count() as i32 + 22;
+    for entry in entries {
+        // The naive font's width: about 7 px a character at 13 px.
+        let width = 26 + 7 * entry.0.chars().count() as i32 + 22;
+        if x + width > room && rows.last().is_some_and(|row| !row.is_empty()) {
+            rows.push(Vec::new());
+            x = 12;
+        }
+        rows.last_mut().expect("a row").push((x, entry));
+        x += width;
+    }
+    let (strip, rest) = area.split_vertically(LEGEND_HEIGHT * rows.len() as u32);
+    for (r, row) in rows.iter().enumerate() {
+        let y = LEGEND_HEIGHT as i32 * r as i32 + 14;
+        for (x, (label, colour, width)) in row {
+            let thickness = (*width as i32).max(2);
+            strip.draw(&Rectangle::new(
+                [(*x, y - thickness / 2), (x + 20, y + (thickness + 1) / 2)],
+                colour.filled(),
+            ))?;
+            strip.draw(&Text::new(
+                label.clone(),
+                (x + 26, y - 6),
+                (FONT, 13).into_font().color(&BLACK),
+            ))?;
+        }
     }
     Ok(rest)
 }
@@ -131,6 +146,9 @@ pub fn latency_curve(series: &[Series], knees: &[Mark]) -> Result<String> {
             .x_desc("achieved throughput (requests/s)")
             .y_desc("corrected latency (ms, log)")
             .light_line_style(GRID)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
         for s in series {
@@ -196,6 +214,10 @@ pub fn timelines(panels: &[Panel], x: (f64, f64), window: (f64, f64)) -> Result<
                 .x_desc("seconds from the fault's start")
                 .y_desc(&panel.y_desc)
                 .light_line_style(GRID)
+                .label_style((FONT, 12))
+                .axis_desc_style((FONT, 13))
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .draw()?;
             for s in &panel.series {
                 chart.draw_series(LineSeries::new(s.points.clone(), style(s.colour, s.width)))?;
@@ -310,52 +332,50 @@ pub fn stacked_bars(y_desc: &str, bars: &[Bar]) -> Result<String> {
     svg((440, 380), |root| {
         let legend_entries: Vec<(String, RGBColor, u32)> =
             parts.iter().map(|p| (p.clone(), colour(p), 10)).collect();
-        // Parts' names are long: two legend rows when they do not fit one.
-        let (first, second) = legend_entries.split_at(legend_entries.len().min(3));
-        let body = legend(root, first)?;
-        let body = if second.is_empty() {
-            body
-        } else {
-            legend(&body, second)?
-        };
+        let body = legend(root, &legend_entries)?;
         let top = bars
             .iter()
             .map(|b| b.parts.iter().map(|(_, v)| v.max(0.0)).sum::<f64>())
             .fold(0.0, f64::max);
-        let names: Vec<String> = bars.iter().map(|b| b.name.clone()).collect();
         let mut chart = ChartBuilder::on(&body)
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(64)
-            .build_cartesian_2d(
-                (0..bars.len()).into_segmented(),
-                0f64..(top * 1.1).max(1e-9),
-            )?;
+            .build_cartesian_2d(0f64..bars.len().max(1) as f64, 0f64..(top * 1.1).max(1e-9))?;
         chart
             .configure_mesh()
             .disable_x_mesh()
+            // Bars are named under their middles below, not at plotters' ticks.
+            .x_labels(0)
             .y_desc(y_desc)
             .light_line_style(GRID)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .y_label_formatter(&tick)
             .draw()?;
         for (i, bar) in bars.iter().enumerate() {
+            let (left, right) = (i as f64 + 0.2, i as f64 + 0.8);
             let mut bottom = 0.0;
             for (part, value) in &bar.parts {
                 let value = value.max(0.0);
-                let mut rect = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), bottom),
-                        (SegmentValue::Exact(i + 1), bottom + value),
-                    ],
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(left, bottom), (right, bottom + value)],
                     colour(part).filled(),
-                );
-                rect.set_margin(0, 0, 30, 30);
-                chart.draw_series(std::iter::once(rect))?;
+                )))?;
                 bottom += value;
             }
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            body.draw(&Text::new(
+                bar.name.clone(),
+                (x, y + 8),
+                (FONT, 13)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Top,
+                    )),
+            ))?;
         }
         Ok(())
     })
@@ -381,6 +401,8 @@ pub fn log_log(x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String> 
             .x_desc(x_desc)
             .y_desc(y_desc)
             .light_line_style(GRID)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -424,6 +446,10 @@ pub fn named_points(
             .x_desc(x_desc)
             .y_desc(y_desc)
             .light_line_style(GRID)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .draw()?;
         for (n, s) in series.iter().enumerate() {
             chart.draw_series(
@@ -478,6 +504,8 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
             .x_desc("percentile (one step per nine)")
             .y_desc("corrected latency (ms, log)")
             .light_line_style(GRID)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
             .x_labels(SPECTRUM.len() * 2)
             .x_label_formatter(&|v| {
                 let i = v.round();
@@ -508,6 +536,7 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
 pub fn series_lines(svg: &str) -> usize {
     svg.split("<polyline")
         .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(element, _)| element))
         .filter(|element| !element.contains(r##"stroke="#000000""##))
         .count()
 }
