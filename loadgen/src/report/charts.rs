@@ -29,6 +29,9 @@ pub struct Mark {
     pub at: (f64, f64),
 }
 
+/// A legend's entry: its label, colour and swatch thickness.
+type Entry = (String, RGBColor, u32);
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Drawn = std::result::Result<(), Box<dyn Error>>;
 
@@ -51,15 +54,12 @@ fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> Drawn) -> Result<String> {
 /// Splits a legend off the top of `area` and draws `entries` in it, left to right and
 /// onto further rows when the width runs out: a swatch in the entry's colour, then its
 /// label.
-fn legend<'a>(
-    area: &Area<'a>,
-    entries: &[(String, RGBColor, u32)],
-) -> std::result::Result<Area<'a>, Box<dyn Error>> {
+fn legend<'a>(area: &Area<'a>, entries: &[Entry]) -> std::result::Result<Area<'a>, Box<dyn Error>> {
     let room = area.dim_in_pixel().0 as i32 - 12;
-    let mut rows: Vec<Vec<(i32, &(String, RGBColor, u32))>> = vec![Vec::new()];
+    let mut rows: Vec<Vec<(i32, &Entry)>> = vec![Vec::new()];
     let mut x = 12i32;
     for entry in entries {
-        // The naive font's width: about 7 px a character at 13 px.
+        // About 7 px a character: plotters writes size 16 as 13 px.
         let width = 26 + 7 * entry.0.chars().count() as i32 + 22;
         if x + width > room && rows.last().is_some_and(|row| !row.is_empty()) {
             rows.push(Vec::new());
@@ -80,14 +80,14 @@ fn legend<'a>(
             strip.draw(&Text::new(
                 label.clone(),
                 (x + 26, y - 6),
-                (FONT, 13).into_font().color(&BLACK),
+                (FONT, 16).into_font().color(&BLACK),
             ))?;
         }
     }
     Ok(rest)
 }
 
-fn entries(series: &[Series]) -> Vec<(String, RGBColor, u32)> {
+fn entries(series: &[Series]) -> Vec<Entry> {
     series
         .iter()
         .map(|s| (s.label.clone(), s.colour, s.width))
@@ -146,8 +146,8 @@ pub fn latency_curve(series: &[Series], knees: &[Mark]) -> Result<String> {
             .x_desc("achieved throughput (requests/s)")
             .y_desc("corrected latency (ms, log)")
             .light_line_style(GRID)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -163,7 +163,7 @@ pub fn latency_curve(series: &[Series], knees: &[Mark]) -> Result<String> {
             chart.draw_series(std::iter::once(Text::new(
                 knee.label.clone(),
                 knee.at,
-                (FONT, 12)
+                (FONT, 15)
                     .into_font()
                     .color(&knee.colour)
                     .pos(text_anchor()),
@@ -189,18 +189,24 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-/// Per-second timelines around a fault, one panel each, two to a row; the fault's
-/// window (`window`, seconds on the x axis) shaded in every panel.
-pub fn timelines(panels: &[Panel], x: (f64, f64), window: (f64, f64)) -> Result<String> {
+/// Per-second timelines around an `event` (`fault`, `rollout`, `spike`), one panel
+/// each, two to a row; its window (`window`, seconds on the x axis) shaded in every
+/// panel.
+pub fn timelines(
+    event: &str,
+    panels: &[Panel],
+    x: (f64, f64),
+    window: (f64, f64),
+) -> Result<String> {
     let rows = panels.len().div_ceil(2).max(1);
     let all: Vec<Series> = panels.first().map(|p| p.series.clone()).unwrap_or_default();
     svg((900, 40 + 260 * rows as u32), |root| {
         let mut legend_entries = entries(&all);
-        legend_entries.push(("fault window".to_owned(), RGBColor(0xcc, 0xcc, 0xcc), 12));
+        legend_entries.push((format!("{event} window"), RGBColor(0xcc, 0xcc, 0xcc), 12));
         let body = legend(root, &legend_entries)?;
         for (panel, area) in panels.iter().zip(body.split_evenly((rows, 2))) {
             let mut chart = ChartBuilder::on(&area)
-                .caption(&panel.title, (FONT, 14))
+                .caption(&panel.title, (FONT, 17))
                 .margin(8)
                 .x_label_area_size(34)
                 .y_label_area_size(56)
@@ -211,11 +217,11 @@ pub fn timelines(panels: &[Panel], x: (f64, f64), window: (f64, f64)) -> Result<
             )))?;
             chart
                 .configure_mesh()
-                .x_desc("seconds from the fault's start")
+                .x_desc(format!("seconds from the {event}'s start"))
                 .y_desc(&panel.y_desc)
                 .light_line_style(GRID)
-                .label_style((FONT, 12))
-                .axis_desc_style((FONT, 13))
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 16))
                 .x_label_formatter(&tick)
                 .y_label_formatter(&tick)
                 .draw()?;
@@ -242,9 +248,9 @@ pub fn share_grid(
     let width = LEFT + CELL_W * columns.len().max(1) as i32 + 12;
     let height = TOP + CELL_H * rows.len().max(1) as i32 + 12;
     svg((width as u32, height as u32), |root| {
-        let bold = (FONT, 14).into_font().color(&BLACK);
+        let bold = (FONT, 17).into_font().color(&BLACK);
         root.draw(&Text::new(title.to_owned(), (8, 6), bold))?;
-        let small = (FONT, 12).into_font().color(&BLACK);
+        let small = (FONT, 15).into_font().color(&BLACK);
         for (c, column) in columns.iter().enumerate() {
             // Two lines: "crash" over "payments", to fit the cell.
             let (first, second) = column.split_once('-').unwrap_or((column, ""));
@@ -330,8 +336,7 @@ pub fn stacked_bars(y_desc: &str, bars: &[Bar]) -> Result<String> {
         PALETTE[i % PALETTE.len()]
     };
     svg((440, 380), |root| {
-        let legend_entries: Vec<(String, RGBColor, u32)> =
-            parts.iter().map(|p| (p.clone(), colour(p), 10)).collect();
+        let legend_entries: Vec<Entry> = parts.iter().map(|p| (p.clone(), colour(p), 10)).collect();
         let body = legend(root, &legend_entries)?;
         let top = bars
             .iter()
@@ -349,8 +354,8 @@ pub fn stacked_bars(y_desc: &str, bars: &[Bar]) -> Result<String> {
             .x_labels(0)
             .y_desc(y_desc)
             .light_line_style(GRID)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 17))
             .y_label_formatter(&tick)
             .draw()?;
         for (i, bar) in bars.iter().enumerate() {
@@ -368,7 +373,7 @@ pub fn stacked_bars(y_desc: &str, bars: &[Bar]) -> Result<String> {
             body.draw(&Text::new(
                 bar.name.clone(),
                 (x, y + 8),
-                (FONT, 13)
+                (FONT, 16)
                     .into_font()
                     .color(&BLACK)
                     .pos(plotters::style::text_anchor::Pos::new(
@@ -401,8 +406,8 @@ pub fn log_log(x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String> 
             .x_desc(x_desc)
             .y_desc(y_desc)
             .light_line_style(GRID)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -446,8 +451,8 @@ pub fn named_points(
             .x_desc(x_desc)
             .y_desc(y_desc)
             .light_line_style(GRID)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -469,7 +474,7 @@ pub fn named_points(
                             + Text::new(
                                 name.clone(),
                                 (offset, -4),
-                                (FONT, 12)
+                                (FONT, 15)
                                     .into_font()
                                     .color(&BLACK)
                                     .pos(Pos::new(h, VPos::Bottom)),
@@ -504,8 +509,8 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
             .x_desc("percentile (one step per nine)")
             .y_desc("corrected latency (ms, log)")
             .light_line_style(GRID)
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 17))
             .x_labels(SPECTRUM.len() * 2)
             .x_label_formatter(&|v| {
                 let i = v.round();
@@ -594,7 +599,10 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..60.min(svg.len())]);
         assert_eq!(series_lines(&svg), 3, "{svg}");
         for label in ["a", "b", "c"] {
-            assert!(svg.contains(&format!(">{label}</text>")), "legend {label}");
+            let texts = svg
+                .split("</text>")
+                .map(|t| t.rsplit('>').next().unwrap_or("").trim());
+            assert_eq!(texts.filter(|t| *t == label).count(), 1, "legend {label}");
         }
     }
 }

@@ -43,7 +43,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .passed { color: var(--good); }
 .caveat { color: var(--muted); font-size: 0.85rem; }
 figure { margin: 1rem 0; break-inside: avoid; page-break-inside: avoid; }
-figure svg { width: 100%; max-width: 860px; height: auto; display: block; }
+figure svg { width: 100%; max-width: 780px; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 0.85rem; }
 .side { display: flex; flex-wrap: wrap; gap: 1rem; }
 .side figure { flex: 1 1 480px; }

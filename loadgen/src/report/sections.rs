@@ -477,6 +477,7 @@ struct Line<'a> {
 
 /// Goodput and error share panels for each endpoint group, x from the fault's start.
 fn timeline_figure(
+    event: &str,
     lines: &[Line],
     groups: &[(String, BTreeSet<String>)],
     window_s: f64,
@@ -542,7 +543,7 @@ fn timeline_figure(
             series: errors,
         });
     }
-    let svg = charts::timelines(&panels, x, (0.0, window_s))?;
+    let svg = charts::timelines(event, &panels, x, (0.0, window_s))?;
     let table = html! {
         details {
             summary { "Every second plotted (" (rows.len()) " rows)" }
@@ -607,7 +608,8 @@ fn faults(run: &Run) -> Result<Markup> {
             })
             .collect();
         let window = first.window.to_s - first.window.from_s;
-        let (svg, seconds) = timeline_figure(&lines, &groups(&first.impact, &component), window)?;
+        let (svg, seconds) =
+            timeline_figure("fault", &lines, &groups(&first.impact, &component), window)?;
         let table = html! {
             table {
                 tr { th { "system" } th.num { "others ok" } th.num { "needing ok" } th.num { "broken" } th { "collateral" } th.num { "failed" } th.num { "worst second" } th.num { "detected s" } th.num { "recovered s" } th.num { "down s" } th { "audit" } }
@@ -658,6 +660,7 @@ fn faults(run: &Run) -> Result<Markup> {
             .map(|(_, r)| r.rollout.duration_s)
             .fold(0.0, f64::max);
         let (svg, seconds) = timeline_figure(
+            "rollout",
             &lines,
             &[("all endpoints".to_owned(), BTreeSet::new())],
             longest,
@@ -718,6 +721,7 @@ fn faults(run: &Run) -> Result<Markup> {
             })
             .collect();
         let (svg, seconds) = timeline_figure(
+            "spike",
             &lines,
             &[("all endpoints".to_owned(), BTreeSet::new())],
             first.spike_to_s - first.spike_from_s,
