@@ -8,7 +8,9 @@
 use std::error::Error;
 
 use anyhow::{Result, anyhow};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 /// One line of a chart: its label in the legend, its colour and weight, its points.
@@ -31,6 +33,25 @@ pub struct Mark {
 
 /// A legend's entry: its label, colour and swatch thickness.
 type Entry = (String, RGBColor, u32);
+
+/// A chart's frame on `area`: its margin and the room for its axes' labels.
+fn frame<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(64);
+    builder
+}
+
+/// The house style of a chart's mesh: a faint grid, labels at a readable size.
+fn house_style<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.light_line_style(GRID)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17))
+}
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Drawn = std::result::Result<(), Box<dyn Error>>;
@@ -136,18 +157,11 @@ pub fn latency_curve(series: &[Series], knees: &[Mark]) -> Result<String> {
         let body = legend(root, &entries(series))?;
         let (_, x_high) = bounds(series, |p| p.0, (0.0, 1.0));
         let (y_low, y_high) = bounds(series, |p| p.1, (0.1, 1.0));
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
+        let mut chart = frame(&body)
             .build_cartesian_2d(0f64..x_high * 1.08, log_range(y_low, y_high).log_scale())?;
-        chart
-            .configure_mesh()
+        house_style(&mut chart.configure_mesh())
             .x_desc("achieved throughput (requests/s)")
             .y_desc("corrected latency (ms, log)")
-            .light_line_style(GRID)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -205,7 +219,7 @@ pub fn timelines(
         legend_entries.push((format!("{event} window"), RGBColor(0xcc, 0xcc, 0xcc), 12));
         let body = legend(root, &legend_entries)?;
         for (panel, area) in panels.iter().zip(body.split_evenly((rows, 2))) {
-            let mut chart = ChartBuilder::on(&area)
+            let mut chart = frame(&area)
                 .caption(&panel.title, (FONT, 17))
                 .margin(8)
                 .x_label_area_size(34)
@@ -215,11 +229,9 @@ pub fn timelines(
                 [(window.0.max(x.0), 0.0), (window.1.min(x.1), panel.y_max)],
                 RGBColor(0xcc, 0xcc, 0xcc).mix(0.5).filled(),
             )))?;
-            chart
-                .configure_mesh()
+            house_style(&mut chart.configure_mesh())
                 .x_desc(format!("seconds from the {event}'s start"))
                 .y_desc(&panel.y_desc)
-                .light_line_style(GRID)
                 .label_style((FONT, 15))
                 .axis_desc_style((FONT, 16))
                 .x_label_formatter(&tick)
@@ -342,20 +354,13 @@ pub fn stacked_bars(y_desc: &str, bars: &[Bar]) -> Result<String> {
             .iter()
             .map(|b| b.parts.iter().map(|(_, v)| v.max(0.0)).sum::<f64>())
             .fold(0.0, f64::max);
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(64)
+        let mut chart = frame(&body)
             .build_cartesian_2d(0f64..bars.len().max(1) as f64, 0f64..(top * 1.1).max(1e-9))?;
-        chart
-            .configure_mesh()
+        house_style(&mut chart.configure_mesh())
             .disable_x_mesh()
             // Bars are named under their middles below, not at plotters' ticks.
             .x_labels(0)
             .y_desc(y_desc)
-            .light_line_style(GRID)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 17))
             .y_label_formatter(&tick)
             .draw()?;
         for (i, bar) in bars.iter().enumerate() {
@@ -393,21 +398,13 @@ pub fn log_log(x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String> 
         let body = legend(root, &entries(series))?;
         let (x_low, x_high) = bounds(series, |p| p.0, (1.0, 10.0));
         let (y_low, y_high) = bounds(series, |p| p.1, (0.1, 1.0));
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                log_range(x_low, x_high).log_scale(),
-                log_range(y_low, y_high).log_scale(),
-            )?;
-        chart
-            .configure_mesh()
+        let mut chart = frame(&body).build_cartesian_2d(
+            log_range(x_low, x_high).log_scale(),
+            log_range(y_low, y_high).log_scale(),
+        )?;
+        house_style(&mut chart.configure_mesh())
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .light_line_style(GRID)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -438,21 +435,13 @@ pub fn named_points(
         let (y_low, y_high) = bounds(series, |p| p.1, (0.0, 1.0));
         let y_low = y_low.min(0.0);
         let span = (y_high - y_low).max(1e-3);
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                0f64..(x_high + 1.0),
-                (y_low - span * 0.05)..(y_high + span * 0.2),
-            )?;
-        chart
-            .configure_mesh()
+        let mut chart = frame(&body).build_cartesian_2d(
+            0f64..(x_high + 1.0),
+            (y_low - span * 0.05)..(y_high + span * 0.2),
+        )?;
+        house_style(&mut chart.configure_mesh())
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .light_line_style(GRID)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 17))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -496,21 +485,13 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
     svg((560, 360), |root| {
         let body = legend(root, &entries(series))?;
         let (y_low, y_high) = bounds(series, |p| p.1, (0.1, 1.0));
-        let mut chart = ChartBuilder::on(&body)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
-            .build_cartesian_2d(
-                -0.3f64..(SPECTRUM.len() as f64 - 0.7),
-                log_range(y_low, y_high).log_scale(),
-            )?;
-        chart
-            .configure_mesh()
+        let mut chart = frame(&body).build_cartesian_2d(
+            -0.3f64..(SPECTRUM.len() as f64 - 0.7),
+            log_range(y_low, y_high).log_scale(),
+        )?;
+        house_style(&mut chart.configure_mesh())
             .x_desc("percentile (one step per nine)")
             .y_desc("corrected latency (ms, log)")
-            .light_line_style(GRID)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 17))
             .x_labels(SPECTRUM.len() * 2)
             .x_label_formatter(&|v| {
                 let i = v.round();

@@ -138,21 +138,15 @@ pub fn figures(run: &Run) -> Vec<Figure> {
                     Better::Higher,
                     Kind::Availability,
                 );
-                push(
-                    format!("{name}: failed requests"),
-                    system,
-                    "",
-                    Some(o.impact.failed as f64),
-                    Better::Lower,
-                    Kind::Count,
-                );
             }
-            if let Some(o) = &r.rollout {
+            let impacts =
+                (r.outage.iter().map(|o| &o.impact)).chain(r.rollout.iter().map(|o| &o.impact));
+            for impact in impacts {
                 push(
                     format!("{name}: failed requests"),
                     system,
                     "",
-                    Some(o.impact.failed as f64),
+                    Some(impact.failed as f64),
                     Better::Lower,
                     Kind::Count,
                 );

@@ -475,6 +475,19 @@ struct Line<'a> {
     from_s: f64,
 }
 
+impl<'a> Line<'a> {
+    /// One line per system, in its colour: `(system, measurement, the event's start)`.
+    fn per_system(rows: impl Iterator<Item = (System, &'a Measurement, f64)>) -> Vec<Self> {
+        rows.map(|(system, measurement, from_s)| Line {
+            label: system.name().to_owned(),
+            colour: colour(system),
+            measurement,
+            from_s,
+        })
+        .collect()
+    }
+}
+
 /// Goodput and error share panels for each endpoint group, x from the fault's start.
 fn timeline_figure(
     event: &str,
@@ -598,15 +611,10 @@ fn faults(run: &Run) -> Result<Markup> {
     for (scenario, rows) in &outages {
         let (_, first) = rows[0];
         let component = first.outage.component().to_string();
-        let lines: Vec<Line> = rows
-            .iter()
-            .map(|(system, o)| Line {
-                label: system.name().to_owned(),
-                colour: colour(*system),
-                measurement: &o.measurement,
-                from_s: o.window.from_s,
-            })
-            .collect();
+        let lines = Line::per_system(
+            rows.iter()
+                .map(|(s, o)| (*s, &o.measurement, o.window.from_s)),
+        );
         let window = first.window.to_s - first.window.from_s;
         let (svg, seconds) =
             timeline_figure("fault", &lines, &groups(&first.impact, &component), window)?;
@@ -646,15 +654,11 @@ fn faults(run: &Run) -> Result<Markup> {
         let Some((_, first)) = rollouts.first() else {
             continue;
         };
-        let lines: Vec<Line> = rollouts
-            .iter()
-            .map(|(system, r)| Line {
-                label: system.name().to_owned(),
-                colour: colour(*system),
-                measurement: &r.measurement,
-                from_s: r.rollout.from_s,
-            })
-            .collect();
+        let lines = Line::per_system(
+            rollouts
+                .iter()
+                .map(|(s, r)| (*s, &r.measurement, r.rollout.from_s)),
+        );
         let longest = rollouts
             .iter()
             .map(|(_, r)| r.rollout.duration_s)
