@@ -7,7 +7,8 @@
 //! - latency and CPU per request: the largest spread between two turns of the same
 //!   side that either run's `diversify` scenario measured (an A/A comparison inside a
 //!   run); [`ASSUMED_NOISE`] when neither run has one, and the page says so;
-//! - availability: one point of share, the claims' own margin.
+//! - availability: one point of share, the claims' own margin;
+//! - failed requests: two standard deviations of a Poisson count, 2 sqrt(n).
 
 use maud::{Markup, html};
 
@@ -36,6 +37,9 @@ pub enum Band {
     Relative(f64),
     /// Absolute, in the figure's own unit.
     Absolute(f64),
+    /// A count of events (failed requests): two standard deviations of a Poisson
+    /// count, 2 sqrt(n) of the larger of the two.
+    Counting,
 }
 
 /// One headline figure of a run.
@@ -48,6 +52,19 @@ pub struct Figure {
     pub value: f64,
     pub better: Better,
     pub kind: Kind,
+    /// A knee the generator, not the system, ended: the system's is at least this.
+    pub lower_bound: bool,
+}
+
+impl Figure {
+    /// Its value and unit as the table shows them (`>=` before a lower bound).
+    fn shown(&self) -> String {
+        let digits = if self.kind == Kind::Count { 0 } else { 2 };
+        let bound = if self.lower_bound { ">= " } else { "" };
+        format!("{bound}{} {}", number(Some(self.value), digits), self.unit)
+            .trim_end()
+            .to_owned()
+    }
 }
 
 /// What sort of figure it is: its noise band follows from it.
@@ -63,17 +80,16 @@ pub enum Kind {
 /// The headline figures of `run`.
 pub fn figures(run: &Run) -> Vec<Figure> {
     let mut out = Vec::new();
-    let mut push = |key: String, system: System, unit, value: Option<f64>, better, kind| {
-        if let Some(value) = value.filter(|v| v.is_finite()) {
-            out.push(Figure {
-                key,
-                system,
-                unit,
-                value,
-                better,
-                kind,
-            });
-        }
+    let figure = |key: String, system: System, unit, value: Option<f64>, better, kind| {
+        value.filter(|v| v.is_finite()).map(|value| Figure {
+            key,
+            system,
+            unit,
+            value,
+            better,
+            kind,
+            lower_bound: false,
+        })
     };
     for scenario in &run.scenarios {
         let name = scenario.scenario.name();
@@ -81,93 +97,105 @@ pub fn figures(run: &Run) -> Vec<Figure> {
         for r in &scenario.systems {
             let system = r.system;
             if let Some(ramp) = &r.ramp {
-                push(
-                    format!("{name}: knee"),
-                    system,
-                    "req/s",
-                    ramp.knee,
-                    Better::Higher,
-                    Kind::Knee,
+                out.extend(
+                    figure(
+                        format!("{name}: knee"),
+                        system,
+                        "req/s",
+                        ramp.knee,
+                        Better::Higher,
+                        Kind::Knee,
+                    )
+                    .map(|f| Figure {
+                        lower_bound: ramp.knee_is_lower_bound,
+                        ..f
+                    }),
                 );
                 if let Some(m) = common.and_then(|c| step_near(&ramp.steps, c))
                     && scenario.scenario == Scenario::Capacity
                 {
-                    push(
+                    out.extend(figure(
                         format!("{name}: p50 at the common rate"),
                         system,
                         "ms",
                         Some(m.overall.corrected.p50_ms),
                         Better::Lower,
                         Kind::Latency,
-                    );
-                    push(
+                    ));
+                    out.extend(figure(
                         format!("{name}: p99 at the common rate"),
                         system,
                         "ms",
                         Some(m.overall.corrected.p99_ms),
                         Better::Lower,
                         Kind::Latency,
-                    );
-                    push(
+                    ));
+                    out.extend(figure(
                         format!("{name}: CPU per request at the common rate"),
                         system,
                         "us",
                         m.cost.sut_cpu_us_per_request,
                         Better::Lower,
                         Kind::Cpu,
-                    );
+                    ));
                 }
             }
             for (endpoint, e) in &r.endpoints {
                 let summary = e.measurement.endpoints.get(endpoint);
-                push(
+                out.extend(figure(
                     format!("{name}: {endpoint} p50"),
                     system,
                     "ms",
                     summary.map(|s| s.corrected.p50_ms),
                     Better::Lower,
                     Kind::Latency,
-                );
+                ));
             }
             if let Some(o) = &r.outage {
-                push(
+                out.extend(figure(
                     format!("{name}: others' success during the fault"),
                     system,
                     "%",
                     Some(o.impact.independent_during.availability * 100.0),
                     Better::Higher,
                     Kind::Availability,
-                );
+                ));
             }
             let impacts =
                 (r.outage.iter().map(|o| &o.impact)).chain(r.rollout.iter().map(|o| &o.impact));
             for impact in impacts {
-                push(
+                out.extend(figure(
                     format!("{name}: failed requests"),
                     system,
                     "",
                     Some(impact.failed as f64),
                     Better::Lower,
                     Kind::Count,
-                );
+                ));
             }
             if let Some(s) = &r.scale {
-                push(
-                    format!("{name}: one-replica knee"),
-                    system,
-                    "req/s",
-                    s.base.knee,
-                    Better::Higher,
-                    Kind::Knee,
+                out.extend(
+                    figure(
+                        format!("{name}: one-replica knee"),
+                        system,
+                        "req/s",
+                        s.base.knee,
+                        Better::Higher,
+                        Kind::Knee,
+                    )
+                    .map(|f| Figure {
+                        lower_bound: s.base.knee_is_lower_bound,
+                        ..f
+                    }),
                 );
-                push(
+                out.extend(figure(
                     format!("{name}: cost at 100x"),
                     system,
                     "$/h",
                     s.projection.last().map(|p| p.cost_per_hour),
                     Better::Lower,
                     Kind::Cpu,
-                );
+                ));
             }
         }
     }
@@ -212,8 +240,7 @@ impl Noise {
             Kind::Latency => Band::Relative(self.latency),
             Kind::Cpu => Band::Relative(self.cpu),
             Kind::Availability => Band::Absolute(1.0),
-            // A count of failures: any change is worth a look, none is noise.
-            Kind::Count => Band::Absolute(0.0),
+            Kind::Count => Band::Counting,
         }
     }
 }
@@ -231,6 +258,7 @@ pub fn moved(old: f64, new: f64, band: Band, better: Better) -> Moved {
     let outside = match band {
         Band::Relative(share) => (new - old).abs() > share * old.abs(),
         Band::Absolute(amount) => (new - old).abs() > amount,
+        Band::Counting => (new - old).abs() > 2.0 * old.max(new).sqrt(),
     };
     if !outside {
         return Moved::WithinNoise;
@@ -260,8 +288,8 @@ pub fn page(old: &Run, new: &Run) -> String {
     let title = format!("Run {} against {}", new.run_id, old.run_id);
     let band_words = |kind: Kind| match noise.band(kind) {
         Band::Relative(share) => format!("±{:.1}%", share * 100.0),
-        Band::Absolute(0.0) => "none".to_owned(),
-        Band::Absolute(amount) => format!("±{amount}"),
+        Band::Absolute(amount) => format!("±{amount} point"),
+        Band::Counting => "2 sqrt(n)".to_owned(),
     };
     let body: Markup = html! {
         h1 { (title) }
@@ -277,7 +305,7 @@ pub fn page(old: &Run, new: &Run) -> String {
             ", CPU " (band_words(Kind::Cpu))
             @if noise.measured { " (the largest A/A spread the diversify scenario measured in either run)" }
             @else { " (assumed: neither run measured an A/A spread; run diversify to measure one)" }
-            "; availability ±1 point; failed requests: none."
+            "; availability ±1 point; failed requests 2 sqrt(n), a Poisson count's two standard deviations."
         }
         table {
             tr { th { "figure" } th { "system" } th.num { "old" } th.num { "new" } th.num { "change" } th { "band" } th { "verdict" } }
@@ -285,8 +313,8 @@ pub fn page(old: &Run, new: &Run) -> String {
                 tr {
                     td { (f.key) }
                     td { (system_name(f.system)) }
-                    td.num { (b.map_or("-".to_owned(), |b| format!("{} {}", number(Some(b.value), 2), b.unit))) }
-                    td.num { (number(Some(f.value), 2)) " " (f.unit) }
+                    td.num { (b.map_or("-".to_owned(), |b| b.shown())) }
+                    td.num { (f.shown()) }
                     td.num { (b.map_or("-".to_owned(), |b| change(b.value, f.value))) }
                     td { (band_words(f.kind)) }
                     td {
@@ -325,13 +353,22 @@ mod tests {
         assert_eq!(moved(100.0, 111.0, band, Better::Lower), Moved::Worse);
         assert_eq!(moved(100.0, 89.0, band, Better::Lower), Moved::Better);
         assert_eq!(moved(100.0, 111.0, band, Better::Higher), Moved::Better);
+        // Counts: two standard deviations of a Poisson count of the larger.
         assert_eq!(
-            moved(0.0, 1.0, Band::Absolute(0.0), Better::Lower),
+            moved(687.0, 692.0, Band::Counting, Better::Lower),
+            Moved::WithinNoise
+        );
+        assert_eq!(
+            moved(0.0, 1.0, Band::Counting, Better::Lower),
+            Moved::WithinNoise
+        );
+        assert_eq!(
+            moved(0.0, 10.0, Band::Counting, Better::Lower),
             Moved::Worse
         );
         assert_eq!(
-            moved(3.0, 3.0, Band::Absolute(0.0), Better::Lower),
-            Moved::WithinNoise
+            moved(30.0, 5.0, Band::Counting, Better::Lower),
+            Moved::Better
         );
     }
 }
