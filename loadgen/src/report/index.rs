@@ -59,7 +59,7 @@ pub fn write(results: &Path) -> Result<()> {
                         @let has_report = results.join(folder).join(REPORT).is_file();
                         tr {
                             td { @if has_report { a href=(report) { (folder) } } @else { a href=(format!("{folder}/run.json")) { (folder) } " (no report yet)" } }
-                            td { (format!("{:?}", run.profile.name).to_lowercase()) }
+                            td { (page::name_of(&run.profile.name)) }
                             td { (run.scenarios.iter().map(|s| s.scenario.name()).collect::<Vec<_>>().join(", ")) }
                             td { @if run.valid { span.passed { "valid" } } @else { span.failed { "INVALID" } } }
                             td { code { (run.environment.git_commit.get(..10).unwrap_or("?")) } }

@@ -114,6 +114,14 @@ pub fn number(value: Option<f64>, digits: usize) -> String {
     }
 }
 
+/// A unit enum's name as `run.json` writes it (`generator-limited`, `quick`).
+pub fn name_of(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => "?".to_owned(),
+    }
+}
+
 /// A share as a percentage with one decimal.
 pub fn percent(share: Option<f64>) -> String {
     match share.filter(|s| s.is_finite()) {

@@ -66,7 +66,7 @@ pub fn report(run: &Run, links: &Links) -> Result<String> {
     let body = html! {
         h1 { (title) }
         p.sub {
-            (started(run)) " · profile " (format!("{:?}", run.profile.name).to_lowercase())
+            (started(run)) " · profile " (page::name_of(&run.profile.name))
             " · seed " (run.seed) " · commit " (short(&run.environment.git_commit))
             " · " (run.scenarios.len()) " scenario(s)"
         }
@@ -247,7 +247,7 @@ fn capacity(run: &Run) -> Result<Markup> {
                             td.num { (number(Some(m.overall.corrected.p90_ms), 2)) }
                             td.num { (number(Some(m.overall.corrected.p99_ms), 2)) }
                             td.num { (number(Some(m.overall.corrected.p999_ms), 2)) }
-                            td { (format!("{:?}", m.verdict).to_lowercase()) }
+                            td { (page::name_of(&m.verdict)) }
                             td.num { (number(m.cost.sut_cpu_us_per_request, 1)) }
                             td.num { (number(Some(m.cost.sut_peak_rss_mb), 1)) }
                         }
