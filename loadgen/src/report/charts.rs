@@ -57,6 +57,8 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Drawn = std::result::Result<(), Box<dyn Error>>;
 
 const FONT: &str = "sans-serif";
+/// Labels asked of a log axis.
+const LOG_LABELS: usize = 5;
 const LEGEND_HEIGHT: u32 = 28;
 const GRID: RGBAColor = RGBAColor(0, 0, 0, 0.08);
 
@@ -162,6 +164,8 @@ pub fn latency_curve(series: &[Series], knees: &[Mark]) -> Result<String> {
         house_style(&mut chart.configure_mesh())
             .x_desc("achieved throughput (requests/s)")
             .y_desc("corrected latency (ms, log)")
+            // A log axis labelled at every key point crowds them below each decade.
+            .y_labels(LOG_LABELS)
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -405,6 +409,8 @@ pub fn log_log(x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String> 
         house_style(&mut chart.configure_mesh())
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .x_labels(LOG_LABELS)
+            .y_labels(LOG_LABELS)
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
@@ -492,6 +498,7 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
         house_style(&mut chart.configure_mesh())
             .x_desc("percentile (one step per nine)")
             .y_desc("corrected latency (ms, log)")
+            .y_labels(LOG_LABELS)
             .x_labels(SPECTRUM.len() * 2)
             .x_label_formatter(&|v| {
                 let i = v.round();
