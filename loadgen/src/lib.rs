@@ -43,6 +43,7 @@
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 //! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
+//! - [`gate`]: `loadgen check`, the regression gate's verdict on a run.
 //! - [`report`]: the HTML report of a run (rebuilt from `run.json` alone), the list of
 //!   runs, and the comparison of two runs.
 
@@ -54,6 +55,7 @@ pub mod cost;
 pub mod deploy;
 pub mod diversify;
 pub mod faults;
+pub mod gate;
 pub mod goose_driver;
 pub mod journeys;
 pub mod measure;

@@ -2,7 +2,8 @@
 //!
 //! `loadgen scenarios` lists what it can run, `loadgen run` runs it (both
 //! architectures, the standard suite, by default) and writes its HTML report,
-//! `loadgen report` rebuilds a report (or compares two runs), `loadgen up` deploys one
+//! `loadgen report` rebuilds a report (or compares two runs), `loadgen check` gates a
+//! run for CI, `loadgen up` deploys one
 //! architecture and keeps it up. See `loadgen help <command>`.
 
 use std::path::PathBuf;
@@ -37,8 +38,16 @@ enum Commands {
     Run(RunArgs),
     /// Rebuild a run's HTML report from its run.json, or compare two runs.
     Report(ReportArgs),
+    /// The regression gate: check a finished run; exit 0 if it passes, 1 if not.
+    Check(CheckArgs),
     /// Deploy one architecture locally and keep it up until Ctrl-C.
     Up(UpArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The run's folder (`results/<run-id>`): its Markdown summary goes to stdout and check.md.
+    run_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,7 +143,7 @@ fn main() -> ExitCode {
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
             let given = std::env::args().nth(1).unwrap_or_default();
             return bad_input(format!(
-                "no command `{given}`; the commands: scenarios, run, report, up (see `loadgen --help`)"
+                "no command `{given}`; the commands: scenarios, run, report, check, up (see `loadgen --help`)"
             ));
         }
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -160,6 +169,7 @@ fn main() -> ExitCode {
         }
         Commands::Run(args) => run(args),
         Commands::Report(args) => report(args),
+        Commands::Check(args) => check(args),
         Commands::Up(args) => up(args),
     }
 }
@@ -289,6 +299,24 @@ fn report(args: ReportArgs) -> ExitCode {
         Ok(path) => {
             println!("report: {}", path.display());
             ExitCode::SUCCESS
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// The gate: 0 passed, 1 a gate failed, 2 no readable run in the folder.
+fn check(args: CheckArgs) -> ExitCode {
+    if let Err(e) = loadgen::report::load(&args.run_dir) {
+        return bad_input(format!("{e:#}"));
+    }
+    match loadgen::gate::check(&args.run_dir) {
+        Ok((summary, passed)) => {
+            print!("{summary}");
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => failed(e),
     }

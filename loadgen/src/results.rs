@@ -108,6 +108,20 @@ impl SystemResult {
             .chain(self.scale.iter().flat_map(|s| [&s.base, &s.scaled]))
     }
 
+    /// Process events the scenario did not ask for. A crash the scenario caused, and
+    /// the restart after it, are the scenario, as are a deploy's replacements; a
+    /// restart that failed, or limits not applied, never are.
+    pub fn unexpected_events(&self) -> impl Iterator<Item = &ProcessEvent> {
+        let crashes = self.outage.as_ref().is_some_and(|o| o.outage.crashes());
+        self.process_events
+            .iter()
+            .filter(move |event| match event.kind {
+                EventKind::Started { .. } | EventKind::Replaced { .. } => false,
+                EventKind::Exited { .. } | EventKind::Restarted { .. } => !crashes,
+                EventKind::RestartFailed { .. } | EventKind::Unconfined { .. } => true,
+            })
+    }
+
     /// A result with nothing in it yet.
     pub fn empty(system: System) -> Self {
         Self {
@@ -193,22 +207,11 @@ impl Run {
                         ));
                     }
                 }
-                // A crash the scenario caused, and the restart after it, are the
-                // scenario; a restart that failed is not.
-                let crashes = result.outage.as_ref().is_some_and(|o| o.outage.crashes());
-                for event in &result.process_events {
-                    let expected = match event.kind {
-                        // A deploy's replacements are what the scenario asked for.
-                        EventKind::Started { .. } | EventKind::Replaced { .. } => true,
-                        EventKind::Exited { .. } | EventKind::Restarted { .. } => crashes,
-                        EventKind::RestartFailed { .. } | EventKind::Unconfined { .. } => false,
-                    };
-                    if !expected {
-                        reasons.push(format!(
-                            "{name} {system}: {} {:?}",
-                            event.process, event.kind
-                        ));
-                    }
+                for event in result.unexpected_events() {
+                    reasons.push(format!(
+                        "{name} {system}: {} {:?}",
+                        event.process, event.kind
+                    ));
                 }
             }
         }

@@ -61,6 +61,11 @@ fn bad_input_is_refused_with_the_valid_choices() {
     refused(&["up", "--arch", "both"], "monolith, split");
     refused(&["fly"], "scenarios");
     refused(&["report"], "RUN_DIR");
+    refused(&["check"], "RUN_DIR");
+    refused(
+        &["check", "/no/such/run"],
+        "/no/such/run is not a run's folder",
+    );
     refused(
         &["report", "/no/such/run"],
         "/no/such/run is not a run's folder",

@@ -1,0 +1,151 @@
+//! `loadgen check`: the regression gate a pipeline runs on a finished run. It passes or
+//! fails each gate, writes a Markdown summary (for a CI job's summary page) to stdout
+//! and to `check.md` beside `run.json`, and exits 0 when every gate passed, 1 when one
+//! failed.
+//!
+//! The hard gates have no tolerance:
+//! - the run is valid: the generator kept its schedule, nothing was interrupted;
+//! - every consistency audit after a fault or a deploy passed;
+//! - no process exited, restarted or failed to start unless its scenario crashed it.
+//!
+//! The performance gates (ratios measured inside one run, against a baseline, decided
+//! with a statistic for small samples) come with the `ci` profile's repeated pairs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::results::Run;
+
+/// One gate's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub name: &'static str,
+    pub passed: bool,
+    /// What it found: one line per reason it failed, or what it checked.
+    pub findings: Vec<String>,
+}
+
+/// The hard gates of `run`, in the order the summary gives them.
+pub fn hard_gates(run: &Run) -> Vec<Gate> {
+    let mut valid = Vec::new();
+    if run.interrupted {
+        valid.push("the run was interrupted".to_owned());
+    }
+    valid.extend(run.invalid_because.iter().cloned());
+    let mut audits = Vec::new();
+    let mut audited = 0;
+    let mut crashes = Vec::new();
+    for scenario in &run.scenarios {
+        let name = scenario.scenario.name();
+        for result in &scenario.systems {
+            let system = result.system.name();
+            let outcomes = result
+                .outage
+                .iter()
+                .map(|o| &o.audit)
+                .chain(result.rollout.iter().map(|r| &r.audit));
+            for audit in outcomes {
+                audited += 1;
+                if let Some(error) = &audit.error {
+                    audits.push(format!("{name} {system}: the audit could not run: {error}"));
+                }
+                for violation in &audit.violations {
+                    audits.push(format!("{name} {system}: {violation}"));
+                }
+            }
+            for event in result.unexpected_events() {
+                crashes.push(format!(
+                    "{name} {system}: {} {:?}",
+                    event.process, event.kind
+                ));
+            }
+        }
+    }
+    let or_else = |found: Vec<String>, fine: String| {
+        let passed = found.is_empty();
+        (passed, if passed { vec![fine] } else { found })
+    };
+    let (valid_passed, valid) = or_else(valid, "every measurement kept its schedule".to_owned());
+    let (audits_passed, audits) = or_else(
+        audits,
+        format!("{audited} audit(s), every acknowledged order read back and the books balanced"),
+    );
+    let (crashes_passed, crashes) = or_else(
+        crashes,
+        "no process exited or restarted but those the scenarios crashed".to_owned(),
+    );
+    vec![
+        Gate {
+            name: "the run is valid",
+            passed: valid_passed,
+            findings: valid,
+        },
+        Gate {
+            name: "every consistency invariant holds",
+            passed: audits_passed,
+            findings: audits,
+        },
+        Gate {
+            name: "no unexpected process exit",
+            passed: crashes_passed,
+            findings: crashes,
+        },
+    ]
+}
+
+/// The gates' summary as Markdown: a headline, a table, then each failure's findings.
+pub fn markdown(run: &Run, gates: &[Gate]) -> String {
+    let failed = gates.iter().filter(|g| !g.passed).count();
+    let mut out = String::new();
+    let headline = if failed == 0 {
+        format!("## loadgen check: passed ({} gates)", gates.len())
+    } else {
+        format!(
+            "## loadgen check: FAILED ({failed} of {} gates)",
+            gates.len()
+        )
+    };
+    let _ = writeln!(out, "{headline}\n");
+    let _ = writeln!(
+        out,
+        "Run `{}` (profile {}, commit `{}`).\n",
+        run.run_id,
+        crate::report::page::name_of(&run.profile.name),
+        run.environment.git_commit.get(..10).unwrap_or("?")
+    );
+    let _ = writeln!(out, "| gate | result | found |\n| --- | --- | --- |");
+    for gate in gates {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            gate.name,
+            if gate.passed { "pass" } else { "**FAIL**" },
+            cell(gate.findings.first().map_or("", String::as_str))
+        );
+    }
+    for gate in gates.iter().filter(|g| !g.passed) {
+        let _ = writeln!(out, "\n### {}\n", gate.name);
+        for finding in &gate.findings {
+            let _ = writeln!(out, "- {}", finding.replace('\n', " "));
+        }
+    }
+    out
+}
+
+/// A table cell: pipes escaped, one line.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Runs the gates on the run in `run_dir`, writes `check.md` there, and returns the
+/// summary and whether every gate passed.
+pub fn check(run_dir: &Path) -> Result<(String, bool)> {
+    let run = crate::report::load(run_dir)?;
+    let gates = hard_gates(&run);
+    let summary = markdown(&run, &gates);
+    let path = run_dir.join("check.md");
+    std::fs::write(&path, &summary).with_context(|| format!("writing {}", path.display()))?;
+    Ok((summary, gates.iter().all(|g| g.passed)))
+}
