@@ -34,6 +34,9 @@ pub fn hard_gates(run: &Run) -> Vec<Gate> {
         valid.push("the run was interrupted".to_owned());
     }
     valid.extend(run.invalid_because.iter().cloned());
+    if !run.valid && valid.is_empty() {
+        valid.push("the run is marked invalid, with no reason given".to_owned());
+    }
     let mut audits = Vec::new();
     let mut audited = 0;
     let mut crashes = Vec::new();
@@ -50,6 +53,11 @@ pub fn hard_gates(run: &Run) -> Vec<Gate> {
                 audited += 1;
                 if let Some(error) = &audit.error {
                     audits.push(format!("{name} {system}: the audit could not run: {error}"));
+                } else if !audit.settled {
+                    audits.push(format!(
+                        "{name} {system}: orders were still pending after {:.0} s, so money and stock were not checked",
+                        audit.waited_s
+                    ));
                 }
                 for violation in &audit.violations {
                     audits.push(format!("{name} {system}: {violation}"));

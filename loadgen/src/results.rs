@@ -109,15 +109,22 @@ impl SystemResult {
     }
 
     /// Process events the scenario did not ask for. A crash the scenario caused, and
-    /// the restart after it, are the scenario, as are a deploy's replacements; a
-    /// restart that failed, or limits not applied, never are.
+    /// the restart after it, are the scenario, as are a deploy's replacements; the
+    /// exit of a process that does not host the crashed component, a restart that
+    /// failed, or limits not applied never are.
     pub fn unexpected_events(&self) -> impl Iterator<Item = &ProcessEvent> {
-        let crashes = self.outage.as_ref().is_some_and(|o| o.outage.crashes());
+        let crashed = self
+            .outage
+            .as_ref()
+            .filter(|o| o.outage.crashes())
+            .map(|o| o.outage.component().to_string());
         self.process_events
             .iter()
             .filter(move |event| match event.kind {
                 EventKind::Started { .. } | EventKind::Replaced { .. } => false,
-                EventKind::Exited { .. } | EventKind::Restarted { .. } => !crashes,
+                EventKind::Exited { .. } | EventKind::Restarted { .. } => {
+                    !crashed.as_deref().is_some_and(|c| hosts(&event.process, c))
+                }
                 EventKind::RestartFailed { .. } | EventKind::Unconfined { .. } => true,
             })
     }
@@ -136,6 +143,20 @@ impl SystemResult {
             process_events: Vec::new(),
         }
     }
+}
+
+/// Whether the process named `process` hosts `component`: the monolith (alone, or a
+/// replica) hosts every one; a split process is named after its component and replica
+/// (`payments-0`), as `Deployment::process_hosting` names them.
+fn hosts(process: &str, component: &str) -> bool {
+    let replica_of = |name: &str| {
+        process == name
+            || process
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    replica_of("monolith") || replica_of(component)
 }
 
 /// One endpoint at low load (hop-cost).
@@ -431,5 +452,22 @@ impl Environment {
             git_commit: output("git", &["rev-parse", "HEAD"]),
             release_build: !cfg!(debug_assertions),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hosts;
+
+    #[test]
+    fn a_component_is_hosted_by_its_replicas_and_by_the_monolith() {
+        assert!(hosts("payments-0", "payments"));
+        assert!(hosts("payments-12", "payments"));
+        assert!(hosts("monolith", "payments"));
+        assert!(hosts("monolith-2", "catalog"));
+        assert!(!hosts("inventory-0", "payments"));
+        assert!(!hosts("payments-gateway", "payments"));
+        assert!(!hosts("payments-", "payments"));
+        assert!(!hosts("gateway", "catalog"));
     }
 }

@@ -71,6 +71,9 @@ fn render(chromium: &Path, page: &Path, scratch: &Path, height: u32) -> Rendered
             "--enable-logging=stderr",
             "--v=0",
             "--hide-scrollbars",
+            // Its crash reporter would start outside its process group, out of reach.
+            "--disable-crash-reporter",
+            "--disable-breakpad",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--window-size=1280,{height}"))
@@ -83,18 +86,18 @@ fn render(chromium: &Path, page: &Path, scratch: &Path, height: u32) -> Rendered
         .unwrap();
     let guard = KillGroupOnDrop(child.id() as i32);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
+    // Waited for without reaping it: while it is a zombie its group id is still its
+    // own, so the group (its helpers) is killed before the id can be reused.
+    while !exited(child.id()) {
         assert!(
             Instant::now() < deadline,
             "Chromium took over a minute on {}",
             page.display()
         );
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
     drop(guard);
+    let status = child.wait().unwrap();
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(
         status.success(),
@@ -109,6 +112,17 @@ fn render(chromium: &Path, page: &Path, scratch: &Path, height: u32) -> Rendered
     Rendered {
         screenshot,
         console,
+    }
+}
+
+/// Whether process `pid` has exited (it is a zombie, not yet reaped, or gone).
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
     }
 }
 

@@ -119,3 +119,33 @@ fn an_invalid_run_fails_the_validity_gate() {
         "the load generator, not the server",
     );
 }
+
+#[test]
+fn a_crash_tolerates_only_the_process_it_crashed() {
+    let mut run = report_fixture::json();
+    let crash = result(&mut run, "crash-payments", "split");
+    crash["process_events"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"at_unix_ms": 1, "process": "inventory-0", "event": "exited", "status": "signal: 11"}));
+    fails(&run, "no unexpected process exit", "inventory-0");
+}
+
+#[test]
+fn an_audit_left_unsettled_fails_the_invariant_gate() {
+    let mut run = report_fixture::json();
+    let audit = &mut result(&mut run, "replica-loss", "monolith")["outage"]["audit"];
+    audit["settled"] = json!(false);
+    fails(
+        &run,
+        "every consistency invariant holds",
+        "money and stock were not checked",
+    );
+}
+
+#[test]
+fn a_run_marked_invalid_without_a_reason_fails() {
+    let mut run = report_fixture::json();
+    run["valid"] = json!(false);
+    fails(&run, "the run is valid", "no reason given");
+}

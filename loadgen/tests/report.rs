@@ -143,47 +143,117 @@ fn every_chart_is_valid_svg_with_its_series() {
     }
 }
 
+/// The rows of the first table in `html`, each as its cells' text.
+fn first_table(html: &str) -> Vec<Vec<String>> {
+    let table = html.split("<table>").nth(1).expect("a table");
+    let table = table.split("</table>").next().unwrap();
+    table
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let inner = cell.split_once('>').unwrap().1;
+                    let inner = inner.split("</td>").next().unwrap();
+                    // The text, without the tags inside the cell.
+                    let mut text = String::new();
+                    let mut in_tag = false;
+                    for c in inner.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => text.push(c),
+                            _ => {}
+                        }
+                    }
+                    text.trim().to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
-fn the_tables_hold_the_fixtures_numbers() {
+fn the_tables_hold_the_fixtures_numbers_in_their_columns() {
     let (_scratch, html) = rendered();
     let run = report_fixture::json();
-    let capacity = section(&html, "capacity");
+    let capacity_html = section(&html, "capacity");
+    let rows = first_table(capacity_html);
     for system in scenario(&run, "capacity")["systems"].as_array().unwrap() {
+        let name = system["system"].as_str().unwrap();
         let ramp = &system["ramp"];
         let words = knee(
             ramp["knee"].as_f64(),
             ramp["knee_is_lower_bound"].as_bool().unwrap(),
         );
         assert!(
-            capacity.contains(&format!("knee {words} req/s")),
+            capacity_html.contains(&format!("knee {words} req/s")),
             "knee {words}"
         );
         // A step measured again is stood for by its retry.
         let steps = ramp["steps"].as_array().unwrap();
         for step in steps.iter().filter(|s| s["retried"] == false) {
-            let p99 = number(step["overall"]["corrected"]["p99_ms"].as_f64(), 2);
-            assert!(capacity.contains(&format!(">{p99}<")), "step p99 {p99}");
-        }
-    }
-    let hops = section(&html, "hop-cost");
-    for system in scenario(&run, "hop-cost")["systems"].as_array().unwrap() {
-        for (endpoint, e) in system["endpoints"].as_object().unwrap() {
-            let p50 = number(
-                e["measurement"]["endpoints"][endpoint]["corrected"]["p50_ms"].as_f64(),
-                2,
+            let intended = number(step["intended_rate"].as_f64(), 0);
+            let row = rows
+                .iter()
+                .find(|r| r.len() == 10 && r[0] == name && r[1] == intended)
+                .unwrap_or_else(|| panic!("no row for {name} at {intended}: {rows:?}"));
+            let corrected = &step["overall"]["corrected"];
+            assert_eq!(row[2], number(step["achieved_rate"].as_f64(), 0));
+            assert_eq!(
+                row[3],
+                number(corrected["p50_ms"].as_f64(), 2),
+                "p50 {row:?}"
             );
-            assert!(hops.contains(&p50), "{endpoint} p50 {p50}");
+            assert_eq!(
+                row[5],
+                number(corrected["p99_ms"].as_f64(), 2),
+                "p99 {row:?}"
+            );
+            assert_eq!(
+                row[8],
+                number(step["cost"]["sut_cpu_us_per_request"].as_f64(), 1)
+            );
         }
     }
-    let audits = section(&html, "audits");
+    let hops = first_table(section(&html, "hop-cost"));
+    let hop = scenario(&run, "hop-cost")["systems"].as_array().unwrap();
+    let of = |system: &str| hop.iter().find(|r| r["system"] == system).unwrap();
+    for endpoint in of("split")["endpoints"].as_object().unwrap().keys() {
+        let p = |system: &str, q: &str| {
+            number(
+                of(system)["endpoints"][endpoint]["measurement"]["endpoints"][endpoint]["corrected"][q].as_f64(),
+                2,
+            )
+        };
+        let row = hops.iter().find(|r| r.first() == Some(endpoint)).unwrap();
+        assert!(row.len() > 3, "{row:?}");
+        assert_eq!(
+            row[2],
+            format!("{} / {}", p("monolith", "p50_ms"), p("monolith", "p99_ms"))
+        );
+        assert_eq!(
+            row[3],
+            format!("{} / {}", p("split", "p50_ms"), p("split", "p99_ms"))
+        );
+    }
+    let audits = first_table(section(&html, "audits"));
     for scenario in run["scenarios"].as_array().unwrap() {
         for system in scenario["systems"].as_array().unwrap() {
-            if let Some(audit) = system["outage"].get("audit") {
-                let acknowledged = audit["acknowledged"].as_u64().unwrap();
-                assert!(
-                    audits.contains(&format!(">{acknowledged}<")),
-                    "{acknowledged} orders"
-                );
+            for kind in ["outage", "rollout"] {
+                let Some(audit) = system[kind].get("audit") else {
+                    continue;
+                };
+                let row = audits
+                    .iter()
+                    .find(|r| {
+                        r.len() > 2
+                            && r[0] == scenario["scenario"].as_str().unwrap()
+                            && r[1] == system["system"].as_str().unwrap()
+                    })
+                    .unwrap();
+                assert_eq!(row[2], audit["acknowledged"].to_string(), "{row:?}");
             }
         }
     }

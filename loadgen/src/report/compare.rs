@@ -77,8 +77,9 @@ pub enum Kind {
     Count,
 }
 
-/// The headline figures of `run`.
-pub fn figures(run: &Run) -> Vec<Figure> {
+/// The headline figures of `run`; latency and CPU at the capacity step nearest
+/// `rate` (the run's own common rate when `None`).
+pub fn figures(run: &Run, rate: Option<f64>) -> Vec<Figure> {
     let mut out = Vec::new();
     let figure = |key: String, system: System, unit, value: Option<f64>, better, kind| {
         value.filter(|v| v.is_finite()).map(|value| Figure {
@@ -93,7 +94,7 @@ pub fn figures(run: &Run) -> Vec<Figure> {
     };
     for scenario in &run.scenarios {
         let name = scenario.scenario.name();
-        let common = common_rate(scenario);
+        let common = rate.or_else(|| common_rate(scenario));
         for r in &scenario.systems {
             let system = r.system;
             if let Some(ramp) = &r.ramp {
@@ -251,6 +252,30 @@ pub enum Moved {
     Better,
     Worse,
     WithinNoise,
+    /// The lower of two knees is a lower bound: the data cannot say which is higher.
+    Inconclusive,
+    /// Only the new run has it.
+    New,
+    /// Only the old run has it (a knee no step kept any more): worse.
+    Gone,
+}
+
+/// How the figure `old` (in the old run) became `new`.
+pub fn judged(old: Option<&Figure>, new: Option<&Figure>, noise: &Noise) -> Moved {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            let lower = if new.value < old.value { new } else { old };
+            let found = moved(old.value, new.value, noise.band(new.kind), new.better);
+            if lower.lower_bound && found != Moved::WithinNoise {
+                Moved::Inconclusive
+            } else {
+                found
+            }
+        }
+        (None, Some(_)) => Moved::New,
+        (Some(_), None) => Moved::Gone,
+        (None, None) => Moved::WithinNoise,
+    }
 }
 
 /// Whether going from `old` to `new` clears `band`, and which way.
@@ -272,18 +297,27 @@ pub fn moved(old: f64, new: f64, band: Band, better: Better) -> Moved {
 /// The comparison page.
 pub fn page(old: &Run, new: &Run) -> String {
     let noise = Noise::of(old, new);
-    let before = figures(old);
-    let after = figures(new);
-    let rows: Vec<(&Figure, Option<&Figure>)> = after
+    // Latency and CPU at the same rate in both runs: the lower of their common rates.
+    let capacity = |run: &Run| {
+        run.scenarios
+            .iter()
+            .find(|s| s.scenario == Scenario::Capacity)
+            .and_then(common_rate)
+    };
+    let rate = capacity(old)
+        .into_iter()
+        .chain(capacity(new))
+        .min_by(f64::total_cmp);
+    let before = figures(old, rate);
+    let after = figures(new, rate);
+    let same = |a: &Figure, b: &Figure| a.key == b.key && a.system == b.system;
+    let rows: Vec<(Option<&Figure>, &Figure)> = after
         .iter()
-        .map(|f| {
-            (
-                f,
-                before
-                    .iter()
-                    .find(|b| b.key == f.key && b.system == f.system),
-            )
-        })
+        .map(|f| (before.iter().find(|b| same(b, f)), f))
+        .collect();
+    let gone: Vec<&Figure> = before
+        .iter()
+        .filter(|b| !after.iter().any(|f| same(b, f)))
         .collect();
     let title = format!("Run {} against {}", new.run_id, old.run_id);
     let band_words = |kind: Kind| match noise.band(kind) {
@@ -309,7 +343,7 @@ pub fn page(old: &Run, new: &Run) -> String {
         }
         table {
             tr { th { "figure" } th { "system" } th.num { "old" } th.num { "new" } th.num { "change" } th { "band" } th { "verdict" } }
-            @for (f, b) in &rows {
+            @for (b, f) in &rows {
                 tr {
                     td { (f.key) }
                     td { (system_name(f.system)) }
@@ -317,20 +351,37 @@ pub fn page(old: &Run, new: &Run) -> String {
                     td.num { (f.shown()) }
                     td.num { (b.map_or("-".to_owned(), |b| change(b.value, f.value))) }
                     td { (band_words(f.kind)) }
-                    td {
-                        @match b.map(|b| moved(b.value, f.value, noise.band(f.kind), f.better)) {
-                            Some(Moved::Better) => span.passed { "better" },
-                            Some(Moved::Worse) => span.failed { "worse" },
-                            Some(Moved::WithinNoise) => "within noise",
-                            None => "new figure",
-                        }
-                    }
+                    td { (verdict(judged(*b, Some(f), &noise))) }
+                }
+            }
+            @for b in &gone {
+                tr {
+                    td { (b.key) }
+                    td { (system_name(b.system)) }
+                    td.num { (b.shown()) }
+                    td.num { "-" }
+                    td.num { "-" }
+                    td { (band_words(b.kind)) }
+                    td { (verdict(Moved::Gone)) }
                 }
             }
         }
         p { a href="report.html" { "the new run's report" } }
     };
     page::document(&title, body)
+}
+
+fn verdict(moved: Moved) -> Markup {
+    html! {
+        @match moved {
+            Moved::Better => span.passed { "better" },
+            Moved::Worse => span.failed { "worse" },
+            Moved::Gone => span.failed { "gone (worse)" },
+            Moved::WithinNoise => "within noise",
+            Moved::Inconclusive => "inconclusive (a lower-bound knee)",
+            Moved::New => "new figure",
+        }
+    }
 }
 
 fn change(old: f64, new: f64) -> String {
@@ -370,5 +421,41 @@ mod tests {
             moved(30.0, 5.0, Band::Counting, Better::Lower),
             Moved::Better
         );
+    }
+
+    #[test]
+    fn a_lower_bound_knee_makes_a_move_inconclusive_and_a_lost_figure_is_worse() {
+        let knee = |value, lower_bound| Figure {
+            key: "capacity: knee".to_owned(),
+            system: System::Split,
+            unit: "req/s",
+            value,
+            better: Better::Higher,
+            kind: Kind::Knee,
+            lower_bound,
+        };
+        let noise = Noise {
+            knee: 0.41,
+            latency: 0.1,
+            cpu: 0.1,
+            measured: false,
+        };
+        let (low, high) = (knee(800.0, false), knee(3200.0, false));
+        assert_eq!(judged(Some(&high), Some(&low), &noise), Moved::Worse);
+        let bounded = knee(800.0, true);
+        assert_eq!(
+            judged(Some(&high), Some(&bounded), &noise),
+            Moved::Inconclusive
+        );
+        assert_eq!(
+            judged(Some(&bounded), Some(&high), &noise),
+            Moved::Inconclusive
+        );
+        assert_eq!(
+            judged(Some(&low), Some(&knee(900.0, true)), &noise),
+            Moved::WithinNoise
+        );
+        assert_eq!(judged(Some(&low), None, &noise), Moved::Gone);
+        assert_eq!(judged(None, Some(&low), &noise), Moved::New);
     }
 }

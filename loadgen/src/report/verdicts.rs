@@ -242,9 +242,14 @@ fn price_row(run: &Run) -> Option<Row> {
         line,
         failed: false,
         caveat: format!(
-            "Favours the side using {:.0}% less CPU per request, if either. Both run on the same {} pinned core(s); hop latency is loopback's.",
+            "Favours the side using {:.0}% less CPU per request, if either. Both run on the same {} core(s){}; hop latency is loopback's.",
             PRICE_MARGIN * 100.0,
-            run.cores.system_under_test.len()
+            run.cores.system_under_test.len(),
+            if run.cores.pinned {
+                ", pinned"
+            } else {
+                ", not pinned: the generator shared them"
+            }
         ),
     })
 }
