@@ -60,15 +60,18 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     ));
     let cart = edges.cart(Arc::new(LocalCart::open(&db, catalog.clone())?));
     let payments = edges.payments(Arc::new(LocalPayments::open(&db, settings.payments())?));
-    let local_orders = Arc::new(LocalOrders::open(
-        &db,
-        OrdersDeps {
-            cart: cart.clone(),
-            catalog: catalog.clone(),
-            inventory: inventory.clone(),
-            payments: payments.clone(),
-        },
-    )?);
+    let local_orders = Arc::new(
+        LocalOrders::open(
+            &db,
+            OrdersDeps {
+                cart: cart.clone(),
+                catalog: catalog.clone(),
+                inventory: inventory.clone(),
+                payments: payments.clone(),
+            },
+        )?
+        .with_refunds(settings.refunds()),
+    );
     let orders = edges.orders(local_orders.clone());
     let recommendations = edges.recommendations(Arc::new(
         LocalRecommendations::build(catalog.as_ref(), settings.recommendations()).await?,

@@ -48,7 +48,7 @@ pub mod users;
 pub use cart::LocalCart;
 pub use catalog::LocalCatalog;
 pub use inventory::LocalInventory;
-pub use orders::{LocalOrders, OrdersDeps, SettleReport};
+pub use orders::{LocalOrders, OrdersDeps, Refunds, SettleReport};
 pub use payments::{LocalPayments, PaymentsConfig};
 pub use recommendations::{LocalRecommendations, RecommendationsConfig};
 pub use users::{LocalUsers, UsersConfig};

@@ -122,6 +122,17 @@ pub struct LocalOrders {
     /// once confirmed: their steps 6 and 7 are under way (doing them twice would be
     /// harmless, as both are idempotent, but wasted work).
     in_flight: Mutex<HashSet<OrderId>>,
+    refunds: Refunds,
+}
+
+/// Whether compensation refunds a charge that may have been captured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Refunds {
+    #[default]
+    Made,
+    /// Never: the books break on purpose (money kept for failed orders). For showing
+    /// that the audit and the regression gate catch it; never for a real shop.
+    Skipped,
 }
 
 impl std::fmt::Debug for LocalOrders {
@@ -324,7 +335,15 @@ impl LocalOrders {
             db: Db::open(path, SCHEMA)?,
             deps,
             in_flight: Mutex::new(HashSet::new()),
+            refunds: Refunds::Made,
         })
+    }
+
+    /// The same orders, refunding as `refunds` says ([`Refunds::Skipped`] only in tests
+    /// of the audit).
+    pub fn with_refunds(mut self, refunds: Refunds) -> Self {
+        self.refunds = refunds;
+        self
     }
 
     /// Finishes what checkouts left undone: confirmed orders whose stock commit or cart
@@ -571,7 +590,7 @@ impl LocalOrders {
             return Ok(false);
         }
         self.deps.inventory.release(order).await?;
-        if money == Money::MaybeCharged {
+        if money == Money::MaybeCharged && self.refunds == Refunds::Made {
             self.deps.payments.refund(order).await?;
         }
         let keep_key = key == KeyAfterFailure::Keep;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shop_components::{
     LocalCart, LocalCatalog, LocalInventory, LocalOrders, LocalPayments, LocalRecommendations,
-    LocalUsers, OrdersDeps, PaymentsConfig, RecommendationsConfig, SettleReport, UsersConfig,
+    LocalUsers, OrdersDeps, PaymentsConfig, RecommendationsConfig, Refunds, SettleReport,
+    UsersConfig,
 };
 use shop_domain::recommendations::dot;
 use shop_domain::seed::{self, SeedItem};
@@ -739,6 +740,7 @@ mod orders {
         commit_failures: u32,
         gate: Option<Arc<Gate>>,
         gate_before: Option<Arc<Gate>>,
+        refunds: Refunds,
     }
 
     impl World {
@@ -773,7 +775,8 @@ mod orders {
                     }),
                 },
             )
-            .unwrap();
+            .unwrap()
+            .with_refunds(faults.refunds);
             Self {
                 _dir: dir,
                 inventory,
@@ -1103,6 +1106,29 @@ mod orders {
         let audit = world.audit().await;
         assert_eq!((audit.payments.captured, audit.orders.confirmed), (1, 1));
         assert!(audit.violations().is_empty(), "{:?}", audit.violations());
+    }
+
+    /// The knob the regression gate is proven with: compensation without its refund
+    /// keeps money for a failed order, and the audit says so.
+    #[tokio::test]
+    async fn with_refunds_skipped_a_lost_answer_keeps_the_money_and_the_audit_says_so() {
+        let world = World::with(Faults {
+            lost_charge_answers: 1,
+            refunds: Refunds::Skipped,
+            ..Faults::default()
+        });
+        world.cart.add(USER, &sku(9), qty(1)).await.unwrap();
+        world
+            .orders
+            .checkout(USER, good(Some("kept")))
+            .await
+            .unwrap_err();
+        let audit = world.audit().await;
+        assert_eq!((audit.payments.captured, audit.payments.refunded), (1, 0));
+        assert!(
+            !audit.violations().is_empty(),
+            "the audit missed money kept for a failed order"
+        );
     }
 
     /// Runs a checkout whose charge `gate` holds, settles (rolling the order back) while it

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use shop_components::{PaymentsConfig, RecommendationsConfig, UsersConfig};
+use shop_components::{PaymentsConfig, RecommendationsConfig, Refunds, UsersConfig};
 use shop_domain::{SeedConfig, TokenKey};
 
 /// What every shop process may be told about the shop.
@@ -97,6 +97,12 @@ pub struct ShopSettings {
     #[arg(long, env = "SHOP_STALE_CHECKOUT_SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_checkout_secs: u64,
+
+    /// TEST ONLY, breaks the books: a failed checkout that may have been charged is not
+    /// refunded. It exists to show that the audit and `loadgen check` catch a broken
+    /// invariant; off by default, never for a real shop.
+    #[arg(long, env = "SHOP_TEST_SKIP_REFUNDS", hide = true)]
+    pub test_skip_refunds: bool,
 }
 
 impl ShopSettings {
@@ -118,6 +124,15 @@ impl ShopSettings {
 
     pub fn stale_checkout(&self) -> Duration {
         Duration::from_secs(self.stale_checkout_secs)
+    }
+
+    /// Whether checkouts refund what they may have charged ([`Self::test_skip_refunds`]).
+    pub fn refunds(&self) -> Refunds {
+        if self.test_skip_refunds {
+            Refunds::Skipped
+        } else {
+            Refunds::Made
+        }
     }
 
     pub fn settle_interval(&self) -> Duration {

@@ -151,15 +151,18 @@ impl Hosted {
                 serve::payments_routes(payments)
             }
             Component::Orders => {
-                let local = Arc::new(LocalOrders::open(
-                    &db,
-                    OrdersDeps {
-                        cart: remotes.cart()?,
-                        catalog: remotes.catalog()?,
-                        inventory: remotes.inventory()?,
-                        payments: remotes.payments()?,
-                    },
-                )?);
+                let local = Arc::new(
+                    LocalOrders::open(
+                        &db,
+                        OrdersDeps {
+                            cart: remotes.cart()?,
+                            catalog: remotes.catalog()?,
+                            inventory: remotes.inventory()?,
+                            payments: remotes.payments()?,
+                        },
+                    )?
+                    .with_refunds(settings.refunds()),
+                );
                 // Replicas share the orders file, so a pending order may be another live
                 // replica's: only the stale ones are settled, at start-up as after.
                 background = Some(tokio::spawn(
