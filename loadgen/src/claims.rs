@@ -720,6 +720,7 @@ pub(crate) fn fault_words(outcome: &OutageResult) -> String {
             ),
             Fault::Fail { rate } => format!("{component} errors ({:.0}%)", rate * 100.0),
             Fault::BurnCpu { cpu_ms } => format!("{component} CPU burn ({cpu_ms} ms a call)"),
+            Fault::Tax { share } => format!("{component} {:.0}% slower", share * 100.0),
             Fault::Leak { kb_per_call, .. } => {
                 format!("{component} memory leak ({kb_per_call} KiB a call)")
             }

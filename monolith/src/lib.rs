@@ -24,7 +24,7 @@ use shop_components::{
     LocalUsers, OrdersDeps,
 };
 use shop_domain::Shop;
-use shop_faults::{Edges, Faults};
+use shop_faults::{Edges, Fault, Faults};
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -48,6 +48,12 @@ pub async fn wire(config: &Config) -> Result<Wired> {
     let admin_token = settings.admin_token(&config.data)?;
 
     let faults = Faults::default();
+    if let Some(slowdown) = settings.test_slowdown {
+        let tax = Fault::Tax {
+            share: slowdown.share,
+        };
+        faults.set(slowdown.component, tax)?;
+    }
     let metrics = Metrics::new("monolith", "monolith", "none");
     let edges = Edges {
         faults: faults.clone(),

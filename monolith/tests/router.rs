@@ -132,3 +132,42 @@ async fn a_panicking_handler_is_a_500_without_internals_and_the_router_keeps_ser
         "{metrics}"
     );
 }
+
+/// The test-only slowdown knob puts its tax on the component from the start, where
+/// the admin API shows it; a malformed one is refused at parse time.
+#[tokio::test]
+async fn the_slowdown_knob_taxes_its_component_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::try_parse_from([
+        "monolith",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--products",
+        "300",
+        "--admin-token",
+        "admin-secret",
+        "--test-slowdown",
+        "catalog=0.1",
+    ])
+    .unwrap();
+    let state = wire(&config).await.unwrap().state;
+    let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let app = shop_api::router(state).layer(MockConnectInfo(local));
+    let (status, body) = call(app, admin_request()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["faults"].to_string(),
+        r#"{"catalog":{"kind":"tax","share":0.1}}"#,
+        "{body}"
+    );
+    for bad in [
+        "catalog",
+        "catalog=0",
+        "catalog=11",
+        "warehouse=0.1",
+        "catalog=fast",
+    ] {
+        let parsed = Config::try_parse_from(["monolith", "--test-slowdown", bad]);
+        assert!(parsed.is_err(), "{bad} was taken");
+    }
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use shop_components::{PaymentsConfig, RecommendationsConfig, Refunds, UsersConfig};
-use shop_domain::{SeedConfig, TokenKey};
+use shop_domain::{Component, SeedConfig, TokenKey};
 
 /// What every shop process may be told about the shop.
 #[derive(Debug, Clone, Args)]
@@ -103,6 +103,38 @@ pub struct ShopSettings {
     /// invariant; off by default, never for a real shop.
     #[arg(long, env = "SHOP_TEST_SKIP_REFUNDS", hide = true)]
     pub test_skip_refunds: bool,
+
+    /// TEST ONLY: one component slower from the start, as COMPONENT=SHARE
+    /// (`catalog=0.1`: every catalog call 10% slower, in CPU as in time), where that
+    /// component runs. It exists to show that `loadgen check` catches a slowdown and
+    /// names the component; off by default.
+    #[arg(long, env = "SHOP_TEST_SLOWDOWN", hide = true, value_parser = parse_slowdown)]
+    pub test_slowdown: Option<Slowdown>,
+}
+
+/// A component made slower on purpose (`--test-slowdown`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slowdown {
+    pub component: Component,
+    /// How much slower: 0.1 is 10% (above 0, at most 10).
+    pub share: f64,
+}
+
+fn parse_slowdown(raw: &str) -> Result<Slowdown, String> {
+    let (component, share) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not COMPONENT=SHARE (e.g. catalog=0.1)"))?;
+    let component = Component::parse(component.trim()).map_err(|e| e.to_string())?;
+    let share: f64 = share
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{share}` is not a share (e.g. 0.1 for 10%)"))?;
+    if !(share > 0.0 && share <= 10.0) {
+        return Err(format!(
+            "the share must be above 0 and at most 10, not {share}"
+        ));
+    }
+    Ok(Slowdown { component, share })
 }
 
 impl ShopSettings {

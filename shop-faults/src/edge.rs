@@ -94,7 +94,11 @@ impl<T: ?Sized> Edge<T> {
     ) -> Result<R, ShopError> {
         let start = Instant::now();
         let result = match self.faults.apply(self.component).await {
-            Ok(()) => call.await,
+            Ok(toll) => {
+                let answered = call.await;
+                toll.pay(start.elapsed());
+                answered
+            }
             Err(e) => Err(e),
         };
         self.observer.observe(

@@ -32,6 +32,10 @@ pub enum Fault {
     /// process has leaked `max_mb` MiB (or its memory limit kills it first). What
     /// leaked stays leaked when the fault is cleared, as a leak's memory would.
     Leak { kb_per_call: u64, max_mb: u64 },
+    /// Makes each call `share` slower (0 < share <= 10): after it, the calling thread
+    /// spins for `share` of the time the call took. A regression made on purpose, to
+    /// show that the regression gate catches one and names the component.
+    Tax { share: f64 },
 }
 
 impl Fault {
@@ -49,6 +53,10 @@ impl Fault {
             Fault::Fail { rate } if !(rate > 0.0 && rate <= 1.0) => {
                 Err(ShopError::invalid("rate", "must be above 0 and at most 1"))
             }
+            Fault::Tax { share } if !(share > 0.0 && share <= 10.0) => Err(ShopError::invalid(
+                "share",
+                "must be above 0 and at most 10",
+            )),
             Fault::BurnCpu { cpu_ms } if cpu_ms == 0 || cpu_ms > 10_000 => {
                 Err(ShopError::invalid("cpu_ms", "must be between 1 and 10000"))
             }
@@ -141,17 +149,18 @@ impl Faults {
             .send_modify(|generation| *generation += 1);
     }
 
-    /// Applies `component`'s fault, if any, to one call: waits, spins, fails or aborts.
-    pub async fn apply(&self, component: Component) -> Result<(), ShopError> {
+    /// Applies `component`'s fault, if any, to one call: waits, spins, fails or aborts
+    /// before it; what is owed after it (a [`Fault::Tax`]) is the [`Toll`] returned.
+    pub async fn apply(&self, component: Component) -> Result<Toll, ShopError> {
         // The common case, on every call of every component: nothing to do, no lock taken.
         if !self.inner.any.load(Ordering::Acquire) {
-            return Ok(());
+            return Ok(Toll::NONE);
         }
         // Subscribed before looking, so a change between the look and the wait is not missed.
         let mut changes = self.inner.changed.subscribe();
         loop {
             match self.get(component) {
-                None => return Ok(()),
+                None => return Ok(Toll::NONE),
                 Some(Fault::Slow {
                     latency_ms,
                     jitter_ms,
@@ -162,25 +171,26 @@ impl Faults {
                         0
                     };
                     tokio::time::sleep(Duration::from_millis(latency_ms + jitter)).await;
-                    return Ok(());
+                    return Ok(Toll::NONE);
                 }
                 Some(Fault::Fail { rate }) => {
                     return if rand::rng().random::<f64>() < rate {
                         Err(ShopError::unavailable(component, "injected failure"))
                     } else {
-                        Ok(())
+                        Ok(Toll::NONE)
                     };
                 }
                 Some(Fault::Hang) => {
                     // Wait for the table to change, then look again.
                     if changes.changed().await.is_err() {
-                        return Ok(());
+                        return Ok(Toll::NONE);
                     }
                 }
                 Some(Fault::BurnCpu { cpu_ms }) => {
                     burn_cpu(Duration::from_millis(cpu_ms));
-                    return Ok(());
+                    return Ok(Toll::NONE);
                 }
+                Some(Fault::Tax { share }) => return Ok(Toll(Some(share))),
                 Some(Fault::Abort) => {
                     tracing::error!(%component, "injected fault: aborting the process");
                     std::process::abort();
@@ -190,7 +200,7 @@ impl Faults {
                     max_mb,
                 }) => {
                     self.leak(kb_per_call * 1024, max_mb * 1024 * 1024);
-                    return Ok(());
+                    return Ok(Toll::NONE);
                 }
             }
         }
@@ -224,6 +234,23 @@ impl Faults {
     }
 }
 
+/// What a call owes after it has run: nothing, or a share of its own time spent
+/// spinning ([`Fault::Tax`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use = "a toll is paid after the call"]
+pub struct Toll(Option<f64>);
+
+impl Toll {
+    pub const NONE: Toll = Toll(None);
+
+    /// Pays it for a call that took `took`.
+    pub fn pay(self, took: Duration) {
+        if let Some(share) = self.0 {
+            burn_cpu(took.mul_f64(share));
+        }
+    }
+}
+
 /// Keeps this thread busy for `duration` of wall time (on purpose: that is the fault).
 fn burn_cpu(duration: Duration) {
     let start = Instant::now();
@@ -240,6 +267,30 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_taxed_call_pays_its_share_of_its_own_time_after_it() {
+        let faults = Faults::default();
+        faults
+            .set(Component::Catalog, Fault::Tax { share: 0.5 })
+            .unwrap();
+        assert_eq!(faults.apply(Component::Cart).await.unwrap(), Toll::NONE);
+        let toll = faults.apply(Component::Catalog).await.unwrap();
+        let paying = Instant::now();
+        toll.pay(Duration::from_millis(40));
+        let paid = paying.elapsed();
+        assert!(
+            paid >= Duration::from_millis(20),
+            "paid {paid:?} for 40 ms at 50%"
+        );
+        assert!(
+            paid < Duration::from_millis(200),
+            "paid {paid:?} for 40 ms at 50%"
+        );
+        for share in [0.0, -1.0, 10.5, f64::NAN] {
+            assert!(Fault::Tax { share }.validate().is_err(), "{share}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_leak_grows_by_its_step_up_to_its_cap_and_stays_when_cleared() {
         let faults = Faults::default();
         let leak = Fault::Leak {
@@ -247,16 +298,16 @@ mod tests {
             max_mb: 2,
         };
         faults.set(Component::Cart, leak).unwrap();
-        faults.apply(Component::Cart).await.unwrap();
+        let _ = faults.apply(Component::Cart).await.unwrap();
         assert_eq!(faults.leaked_bytes(), 512 * 1024);
         for _ in 0..10 {
-            faults.apply(Component::Cart).await.unwrap();
+            let _ = faults.apply(Component::Cart).await.unwrap();
         }
         assert_eq!(faults.leaked_bytes(), 2 * 1024 * 1024, "capped at max_mb");
         // Other components do not leak.
-        faults.apply(Component::Catalog).await.unwrap();
+        let _ = faults.apply(Component::Catalog).await.unwrap();
         faults.clear(Component::Cart);
-        faults.apply(Component::Cart).await.unwrap();
+        let _ = faults.apply(Component::Cart).await.unwrap();
         assert_eq!(faults.leaked_bytes(), 2 * 1024 * 1024);
         assert!(
             Fault::Leak {
@@ -311,7 +362,7 @@ mod tests {
             )
             .unwrap();
         let start = tokio::time::Instant::now();
-        faults.apply(Component::Inventory).await.unwrap();
+        let _ = faults.apply(Component::Inventory).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_millis(250));
     }
 

@@ -2,8 +2,9 @@
 //!
 //! # Layout
 //!
-//! - [`fault`]: [`Fault`], what can go wrong (slow, fail, hang, burn CPU, abort), and
-//!   [`Faults`], the live table of which component has which fault.
+//! - [`fault`]: [`Fault`], what can go wrong (slow, fail, hang, burn CPU, abort, leak,
+//!   a tax on every call's time), [`Faults`], the live table of which component has
+//!   which fault, and the [`Toll`] a taxed call pays after it runs.
 //! - [`edge`]: [`Edge`], a decorator that implements every component trait by
 //!   applying the component's fault, calling the real component, and reporting the
 //!   call to a [`CallObserver`]; [`Edges`] hands out one per component.
@@ -20,4 +21,4 @@ pub mod edge;
 pub mod fault;
 
 pub use edge::{CallObserver, Edge, Edges, Outcome};
-pub use fault::{Fault, Faults};
+pub use fault::{Fault, Faults, Toll};

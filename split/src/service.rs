@@ -16,7 +16,7 @@ use shop_components::{
     LocalUsers, OrdersDeps,
 };
 use shop_domain::{Component, Inventory, Orders, Payments, ShopError};
-use shop_faults::{Edges, Faults};
+use shop_faults::{Edges, Fault, Faults};
 use shop_remote::serve;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -121,6 +121,12 @@ impl Hosted {
         let db = config.deployment.data.join(format!("{component}.db"));
         let settings = &config.deployment.shop;
         let faults = Faults::default();
+        if let Some(slowdown) = settings.test_slowdown.filter(|s| s.component == component) {
+            let tax = Fault::Tax {
+                share: slowdown.share,
+            };
+            faults.set(slowdown.component, tax)?;
+        }
         let edges = Edges {
             faults: faults.clone(),
             observer: metrics.clone(),
