@@ -96,7 +96,7 @@ impl<T: ?Sized> Edge<T> {
         let result = match self.faults.apply(self.component).await {
             Ok(toll) => {
                 let answered = call.await;
-                toll.pay(start.elapsed());
+                toll.pay(start);
                 answered
             }
             Err(e) => Err(e),

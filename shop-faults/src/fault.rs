@@ -243,10 +243,11 @@ pub struct Toll(Option<f64>);
 impl Toll {
     pub const NONE: Toll = Toll(None);
 
-    /// Pays it for a call that took `took`.
-    pub fn pay(self, took: Duration) {
+    /// Pays it for a call that began at `began` (the clock is read only when there is
+    /// something to pay: this runs after every component call).
+    pub fn pay(self, began: Instant) {
         if let Some(share) = self.0 {
-            burn_cpu(took.mul_f64(share));
+            burn_cpu(began.elapsed().mul_f64(share));
         }
     }
 }
@@ -275,7 +276,8 @@ mod tests {
         assert_eq!(faults.apply(Component::Cart).await.unwrap(), Toll::NONE);
         let toll = faults.apply(Component::Catalog).await.unwrap();
         let paying = Instant::now();
-        toll.pay(Duration::from_millis(40));
+        // A call that began 40 ms ago.
+        toll.pay(paying - Duration::from_millis(40));
         let paid = paying.elapsed();
         assert!(
             paid >= Duration::from_millis(20),
