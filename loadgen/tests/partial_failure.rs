@@ -119,8 +119,12 @@ async fn a_payments_crash_takes_the_whole_monolith_down_and_loses_nothing() {
     let (found, events) = crash_payments(System::Monolith).await;
     assert_crashed_recovered_and_balanced(&found, &events);
     let impact = &found.impact;
+    // Collateral, unless list already missed its objective before the fault (a debug
+    // build on a busy machine: then it cannot "break"); its availability is held below.
+    let list = impact.endpoints.iter().find(|e| e.endpoint == "list");
     assert!(
-        impact.blast_radius.collateral.contains(&"list".to_owned()),
+        impact.blast_radius.collateral.contains(&"list".to_owned())
+            || list.is_some_and(|e| e.out_before),
         "{impact:?}"
     );
     // Every restart lives until the next checkout, so the independent endpoints lose a
