@@ -33,6 +33,12 @@ fn result<'a>(run: &'a mut Value, scenario: &str, system: &str) -> &'a mut Value
         .unwrap()
 }
 
+/// Records in `result` that inventory's process died of a segfault.
+fn inventory_crashed(result: &mut Value) {
+    let exit = json!({"at_unix_ms": 1, "process": "inventory-0", "event": "exited", "status": "signal: 11"});
+    result["process_events"].as_array_mut().unwrap().push(exit);
+}
+
 /// Runs the gate on `run` and expects it to fail on `gate`, naming `finding`.
 fn fails(run: &Value, gate: &str, finding: &str) {
     let scratch = tempfile::tempdir().unwrap();
@@ -99,11 +105,7 @@ fn an_audit_that_could_not_run_fails_the_invariant_gate() {
 #[test]
 fn a_process_exit_no_scenario_asked_for_fails_its_gate() {
     let mut run = report_fixture::json();
-    let capacity = result(&mut run, "capacity", "split");
-    capacity["process_events"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"at_unix_ms": 1, "process": "inventory-0", "event": "exited", "status": "signal: 11"}));
+    inventory_crashed(result(&mut run, "capacity", "split"));
     fails(&run, "no unexpected process exit", "inventory-0");
 }
 
@@ -123,11 +125,7 @@ fn an_invalid_run_fails_the_validity_gate() {
 #[test]
 fn a_crash_tolerates_only_the_process_it_crashed() {
     let mut run = report_fixture::json();
-    let crash = result(&mut run, "crash-payments", "split");
-    crash["process_events"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"at_unix_ms": 1, "process": "inventory-0", "event": "exited", "status": "signal: 11"}));
+    inventory_crashed(result(&mut run, "crash-payments", "split"));
     fails(&run, "no unexpected process exit", "inventory-0");
 }
 

@@ -8,7 +8,7 @@
 use std::error::Error;
 
 use anyhow::{Result, anyhow};
-use plotters::chart::MeshStyle;
+use plotters::chart::{ChartContext, MeshStyle};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
@@ -143,6 +143,27 @@ fn bounds(
     } else {
         fallback
     }
+}
+
+/// Draws each series as a line with a dot of `radius` on every point.
+fn lines_with_markers<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    series: &[Series],
+    radius: u32,
+) -> Drawn
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for s in series {
+        chart.draw_series(LineSeries::new(s.points.clone(), style(s.colour, s.width)))?;
+        chart.draw_series(
+            s.points
+                .iter()
+                .map(|&p| Circle::new(p, radius, s.colour.filled())),
+        )?;
+    }
+    Ok(())
 }
 
 /// A log axis's range around `(low, high)`, kept above zero.
@@ -414,15 +435,7 @@ pub fn log_log(x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String> 
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .draw()?;
-        for s in series {
-            chart.draw_series(LineSeries::new(s.points.clone(), style(s.colour, s.width)))?;
-            chart.draw_series(
-                s.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 4, s.colour.filled())),
-            )?;
-        }
-        Ok(())
+        lines_with_markers(&mut chart, series, 4)
     })
 }
 
@@ -512,15 +525,7 @@ pub fn spectrum(series: &[Series]) -> Result<String> {
             })
             .y_label_formatter(&tick)
             .draw()?;
-        for s in series {
-            chart.draw_series(LineSeries::new(s.points.clone(), style(s.colour, s.width)))?;
-            chart.draw_series(
-                s.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 3, s.colour.filled())),
-            )?;
-        }
-        Ok(())
+        lines_with_markers(&mut chart, series, 3)
     })
 }
 
