@@ -297,7 +297,7 @@ fn the_index_lists_every_run_newest_first() {
     let scratch = tempfile::tempdir().unwrap();
     let run = report_fixture::json();
     let older = report_fixture::run_dir_with(scratch.path(), "20260101-000000", &run);
-    let newer = report_fixture::run_dir_with(scratch.path(), "20260102-000000", &run);
+    report_fixture::run_dir_with(scratch.path(), "20260102-000000", &run);
     let broken = scratch.path().join("results/20260103-000000");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("run.json"), "{ not json").unwrap();
@@ -316,7 +316,6 @@ fn the_index_lists_every_run_newest_first() {
         "a run without a report links its run.json"
     );
     assert!(index.contains("unreadable"));
-    drop(newer);
 }
 
 #[test]

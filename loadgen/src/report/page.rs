@@ -7,19 +7,14 @@ use plotters::style::RGBColor;
 use crate::deploy::System;
 
 /// One colour per architecture, the same in every chart and table (blue and orange:
-/// told apart by colour-blind readers too).
+/// told apart by colour-blind readers too). The style sheet's `--monolith` and
+/// `--split` are the same two.
 pub fn colour(system: System) -> RGBColor {
     match system {
         System::Monolith => RGBColor(0x1f, 0x77, 0xb4),
         System::Split => RGBColor(0xd9, 0x5f, 0x02),
         System::Ceiling => RGBColor(0x55, 0x55, 0x55),
     }
-}
-
-/// The colour as CSS writes it.
-pub fn css_colour(system: System) -> String {
-    let RGBColor(r, g, b) = colour(system);
-    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 const STYLE: &str = r#"
