@@ -710,6 +710,7 @@ pub(crate) fn fault_words(outcome: &OutageResult) -> String {
     match &outcome.outage.injection {
         Injection::Component { fault, .. } => match fault {
             Fault::Abort => format!("{component} crash"),
+            Fault::AbortAfter => format!("{component} crash after its work"),
             Fault::Hang => format!("{component} hang"),
             Fault::Slow {
                 latency_ms,

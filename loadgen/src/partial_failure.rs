@@ -51,7 +51,9 @@ impl Outage {
         let component = |component, fault| Injection::Component { component, fault };
         let mut fleet = None;
         let (injection, rearm) = match scenario {
-            Scenario::CrashPayments => (component(Component::Payments, Fault::Abort), true),
+            // After the charge: the crash that loses an answer with the money already
+            // taken, the one compensation has to make good.
+            Scenario::CrashPayments => (component(Component::Payments, Fault::AbortAfter), true),
             Scenario::HangRecommendations => {
                 (component(Component::Recommendations, Fault::Hang), false)
             }
@@ -106,13 +108,11 @@ impl Outage {
 
     /// Whether it takes a process down (the supervisor then restarts it).
     pub fn crashes(&self) -> bool {
-        matches!(
-            self.injection,
-            Injection::Component {
-                fault: Fault::Abort,
-                ..
-            } | Injection::Kill { .. }
-        )
+        match &self.injection {
+            Injection::Component { fault, .. } => fault.crashes(),
+            Injection::Kill { .. } => true,
+            Injection::Freeze { .. } | Injection::Link { .. } | Injection::Squeeze { .. } => false,
+        }
     }
 
     /// The component at fault.
@@ -408,13 +408,7 @@ async fn in_window(
     let cleared = deployment.clear(&outage.injection).await;
     // An abort's process may be down right now: the one the supervisor starts next
     // comes up without the fault, so there is nothing left to take out.
-    if !matches!(
-        &outage.injection,
-        Injection::Component {
-            fault: Fault::Abort,
-            ..
-        }
-    ) {
+    if !outage.crashes() {
         cleared?;
     }
     Ok(Window {

@@ -1,8 +1,9 @@
 //! A partial-failure scenario run whole against each real architecture: payments
-//! crashes on every call for a window of a checkout-heavy load. In the monolith that
-//! is everyone's crash; in the split build only checkout's. Either way the supervisor
-//! brings the process back, the system recovers, and the audit finds every
-//! acknowledged order and balanced books.
+//! crashes after every charge for a window of a checkout-heavy load. In the monolith
+//! that is everyone's crash; in the split build only checkout's. Either way the
+//! supervisor brings the process back, the system recovers, and the audit finds every
+//! acknowledged order and balanced books; with the test-only knob that skips refunds,
+//! the same crash leaves money taken for failed orders, and the audit says so.
 
 mod support;
 
@@ -15,7 +16,7 @@ use loadgen::scenarios::{Profile, ProfileName, Scenario};
 
 const PRODUCTS: usize = 200;
 
-fn options(dir: &Path) -> DeployOptions {
+fn options(dir: &Path, extra: &[&str]) -> DeployOptions {
     DeployOptions {
         bins: support::service_bins(),
         dir: dir.to_owned(),
@@ -28,8 +29,10 @@ fn options(dir: &Path) -> DeployOptions {
             "--stale-checkout-secs",
             "10",
         ]
+        .iter()
+        .chain(extra)
         .map(Into::into)
-        .to_vec(),
+        .collect(),
         cpus: None,
         start_deadline: Duration::from_secs(60),
         // The load generator's default: a crashed monolith stays down for whole seconds.
@@ -55,9 +58,10 @@ fn profile() -> Profile {
     profile
 }
 
-async fn crash_payments(system: System) -> (OutageResult, Vec<EventKind>) {
+/// The crash-payments scenario against `system`, started with `extra` flags.
+async fn crash_payments(system: System, extra: &[&str]) -> (OutageResult, Vec<EventKind>) {
     let dir = tempfile::tempdir().unwrap();
-    let deployment = Deployment::start(system, &options(dir.path()), None)
+    let deployment = Deployment::start(system, &options(dir.path(), extra), None)
         .await
         .unwrap();
     let outage = Outage::of(Scenario::CrashPayments).unwrap();
@@ -116,7 +120,7 @@ fn assert_crashed_recovered_and_balanced(found: &OutageResult, events: &[EventKi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payments_crash_takes_the_whole_monolith_down_and_loses_nothing() {
-    let (found, events) = crash_payments(System::Monolith).await;
+    let (found, events) = crash_payments(System::Monolith, &[]).await;
     assert_crashed_recovered_and_balanced(&found, &events);
     let impact = &found.impact;
     // Collateral, unless list already missed its objective before the fault (a debug
@@ -136,10 +140,24 @@ async fn a_payments_crash_takes_the_whole_monolith_down_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payments_crash_in_the_split_build_stays_with_checkout_and_loses_nothing() {
-    let (found, events) = crash_payments(System::Split).await;
+    let (found, events) = crash_payments(System::Split, &[]).await;
     assert_crashed_recovered_and_balanced(&found, &events);
     let impact = &found.impact;
     assert!(impact.blast_radius.collateral.is_empty(), "{impact:?}");
     assert!(impact.independent_during.availability > 0.99, "{impact:?}");
     assert_eq!(impact.down_seconds, 0, "{impact:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_refunds_skipped_the_same_crash_leaves_money_taken_and_the_audit_fails() {
+    let (found, _) = crash_payments(System::Split, &["--test-skip-refunds"]).await;
+    let audit = &found.audit;
+    assert!(audit.settled, "{audit:?}");
+    assert!(!audit.passed(), "{audit:?}");
+    // Charges captured for orders that failed: money and charge counts both off.
+    let books: Vec<String> = audit.violations.iter().map(|v| v.to_string()).collect();
+    assert!(
+        books.iter().any(|v| v.starts_with("money does not add up")),
+        "{books:?}"
+    );
 }

@@ -26,8 +26,13 @@ pub enum Fault {
     Hang,
     /// Spins the calling thread for `cpu_ms` before each call.
     BurnCpu { cpu_ms: u64 },
-    /// Aborts the whole process on the next call, as a crash would.
+    /// Aborts the whole process on the next call, before the component runs, as a
+    /// crash would.
     Abort,
+    /// Lets each call do its work, then aborts the whole process before it answers:
+    /// the crash that loses an acknowledgement (a charge captured, its answer never
+    /// sent), which compensation must then make good.
+    AbortAfter,
     /// Each call leaks `kb_per_call` KiB, written to so that it is resident, until the
     /// process has leaked `max_mb` MiB (or its memory limit kills it first). What
     /// leaked stays leaked when the fault is cleared, as a leak's memory would.
@@ -39,6 +44,11 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Whether it takes the process down.
+    pub fn crashes(&self) -> bool {
+        matches!(self, Fault::Abort | Fault::AbortAfter)
+    }
+
     /// Refuses values that cannot be meant (and would wedge a test for hours).
     pub fn validate(&self) -> Result<(), ShopError> {
         const TEN_MINUTES_MS: u64 = 600_000;
@@ -154,13 +164,13 @@ impl Faults {
     pub async fn apply(&self, component: Component) -> Result<Toll, ShopError> {
         // The common case, on every call of every component: nothing to do, no lock taken.
         if !self.inner.any.load(Ordering::Acquire) {
-            return Ok(Toll::NONE);
+            return Ok(Toll::NOTHING);
         }
         // Subscribed before looking, so a change between the look and the wait is not missed.
         let mut changes = self.inner.changed.subscribe();
         loop {
             match self.get(component) {
-                None => return Ok(Toll::NONE),
+                None => return Ok(Toll::NOTHING),
                 Some(Fault::Slow {
                     latency_ms,
                     jitter_ms,
@@ -171,26 +181,27 @@ impl Faults {
                         0
                     };
                     tokio::time::sleep(Duration::from_millis(latency_ms + jitter)).await;
-                    return Ok(Toll::NONE);
+                    return Ok(Toll::NOTHING);
                 }
                 Some(Fault::Fail { rate }) => {
                     return if rand::rng().random::<f64>() < rate {
                         Err(ShopError::unavailable(component, "injected failure"))
                     } else {
-                        Ok(Toll::NONE)
+                        Ok(Toll::NOTHING)
                     };
                 }
                 Some(Fault::Hang) => {
                     // Wait for the table to change, then look again.
                     if changes.changed().await.is_err() {
-                        return Ok(Toll::NONE);
+                        return Ok(Toll::NOTHING);
                     }
                 }
                 Some(Fault::BurnCpu { cpu_ms }) => {
                     burn_cpu(Duration::from_millis(cpu_ms));
-                    return Ok(Toll::NONE);
+                    return Ok(Toll::NOTHING);
                 }
-                Some(Fault::Tax { share }) => return Ok(Toll(Some(share))),
+                Some(Fault::Tax { share }) => return Ok(Toll(Due::Tax(share))),
+                Some(Fault::AbortAfter) => return Ok(Toll(Due::Abort(component))),
                 Some(Fault::Abort) => {
                     tracing::error!(%component, "injected fault: aborting the process");
                     std::process::abort();
@@ -200,7 +211,7 @@ impl Faults {
                     max_mb,
                 }) => {
                     self.leak(kb_per_call * 1024, max_mb * 1024 * 1024);
-                    return Ok(Toll::NONE);
+                    return Ok(Toll::NOTHING);
                 }
             }
         }
@@ -234,20 +245,32 @@ impl Faults {
     }
 }
 
-/// What a call owes after it has run: nothing, or a share of its own time spent
-/// spinning ([`Fault::Tax`]).
+/// What a call owes after it has run: nothing, a share of its own time spent
+/// spinning ([`Fault::Tax`]), or the process ([`Fault::AbortAfter`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[must_use = "a toll is paid after the call"]
-pub struct Toll(Option<f64>);
+pub struct Toll(Due);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Due {
+    Nothing,
+    Tax(f64),
+    Abort(Component),
+}
 
 impl Toll {
-    pub const NONE: Toll = Toll(None);
+    pub const NOTHING: Toll = Toll(Due::Nothing);
 
     /// Pays it for a call that began at `began` (the clock is read only when there is
     /// something to pay: this runs after every component call).
     pub fn pay(self, began: Instant) {
-        if let Some(share) = self.0 {
-            burn_cpu(began.elapsed().mul_f64(share));
+        match self.0 {
+            Due::Nothing => {}
+            Due::Tax(share) => burn_cpu(began.elapsed().mul_f64(share)),
+            Due::Abort(component) => {
+                tracing::error!(%component, "injected fault: aborting the process after the call");
+                std::process::abort();
+            }
         }
     }
 }
@@ -273,7 +296,7 @@ mod tests {
         faults
             .set(Component::Catalog, Fault::Tax { share: 0.5 })
             .unwrap();
-        assert_eq!(faults.apply(Component::Cart).await.unwrap(), Toll::NONE);
+        assert_eq!(faults.apply(Component::Cart).await.unwrap(), Toll::NOTHING);
         let toll = faults.apply(Component::Catalog).await.unwrap();
         let paying = Instant::now();
         // A call that began 40 ms ago.
