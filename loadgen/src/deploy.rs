@@ -451,9 +451,19 @@ impl Deployment {
 
     /// Where each process answers now (its own `/metrics`, `/health`).
     pub async fn process_urls(&self) -> Vec<String> {
+        self.named_process_urls()
+            .await
+            .into_iter()
+            .map(|(_, url)| url)
+            .collect()
+    }
+
+    /// Each process's name (`monolith`, `catalog-0`, `gateway`) and where it answers now.
+    pub async fn named_process_urls(&self) -> Vec<(String, String)> {
         let mut urls = Vec::new();
         for member in &self.members {
-            urls.push(member.process.lock().await.base_url.clone());
+            let url = member.process.lock().await.base_url.clone();
+            urls.push((member.name.clone(), url));
         }
         urls
     }

@@ -14,6 +14,7 @@
 //! - [`journeys`]: the shop's users (register, log in, then a weighted [`journeys::Mix`]
 //!   of browsing, cart, checkout and recommendations).
 //! - [`cost`]: CPU time and resident memory of every watched process, sampled from /proc.
+//! - [`scrape`]: the shop's own `/metrics`: requests by route, time in each component.
 //! - [`measure`]: one measurement of a deployment, summarised and judged (kept,
 //!   saturated, or limited by the generator).
 //! - [`audit`]: the ledger of acknowledged checkouts and the consistency check held
@@ -40,6 +41,8 @@
 //!   retries add?
 //! - [`diversify`]: one service's wire format switched alone: its gain, the others'
 //!   stillness.
+//! - [`interleaved`]: the ceiling, the monolith and split measured in alternating turns:
+//!   the in-run ratios the regression gate judges.
 //! - [`runner`]: a whole run, from calibration to `run.json`, interruptible.
 //! - [`results`]: `run.json` and the terminal's summary table.
 //! - [`claims`]: the verdict on each of the article's claims the run has evidence for.
@@ -57,6 +60,7 @@ pub mod diversify;
 pub mod faults;
 pub mod gate;
 pub mod goose_driver;
+pub mod interleaved;
 pub mod journeys;
 pub mod measure;
 pub mod metastable;
@@ -71,6 +75,7 @@ pub mod runner;
 pub mod scale_hot;
 pub mod scenarios;
 pub mod schedule;
+pub mod scrape;
 pub mod timer;
 
 pub use open_loop::{Users, drive};

@@ -71,13 +71,15 @@ enum Arch {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Scenarios to run (see `loadgen scenarios`); all of them when none is named.
+    /// Scenarios to run (see `loadgen scenarios`); the profile's when none is named
+    /// (the whole suite, or for `ci` the gate's subset).
     #[arg(value_enum)]
     scenarios: Vec<Scenario>,
     /// Which architectures to measure.
     #[arg(long, value_enum, default_value = "both")]
     arch: Arch,
-    /// How long and how hard: `quick` takes under 5 minutes, `standard` under 15.
+    /// How long and how hard: `quick` for a look, `standard` for figures to keep, `ci`
+    /// for the regression gate (its subset in under 8 minutes, then `loadgen check`).
     #[arg(long, value_enum, default_value = "standard")]
     profile: ProfileName,
     /// Where runs go: each gets a folder `<out>/<run-id>/`.
@@ -162,7 +164,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Commands::Scenarios => {
-            for scenario in Scenario::ALL {
+            for scenario in Scenario::ALL.into_iter().chain([Scenario::Interleaved]) {
                 println!("{:<10} {}", scenario.name(), scenario.about());
             }
             ExitCode::SUCCESS
@@ -220,7 +222,7 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("warning: the generator could not be pinned: {e}");
     }
     let scenarios = if args.scenarios.is_empty() {
-        Scenario::ALL.to_vec()
+        args.profile.scenarios().to_vec()
     } else {
         let mut chosen = args.scenarios;
         chosen.sort();

@@ -10,7 +10,6 @@
 //! per public request (from every process's `/metrics`): the fan-out of the split
 //! build, and on top of it the retries (retry amplification).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -150,58 +149,18 @@ struct Calls {
 impl Calls {
     /// Counted now; a process that does not answer (down, restarting) counts nothing.
     async fn read(deployment: &Deployment) -> Self {
-        let client = reqwest::Client::new();
         let mut calls = Calls::default();
-        for url in deployment.process_urls().await {
-            let text = async {
-                let response = client
-                    .get(format!("{url}/metrics"))
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await?;
-                response.text().await
-            };
-            if let Ok(text) = text.await {
-                let counted = requests_by_route(&text);
-                calls.public += counted
-                    .iter()
-                    .filter(|(route, _)| route.starts_with("/api/"))
-                    .map(|(_, n)| n)
-                    .sum::<u64>();
-                calls.internal += counted
-                    .iter()
-                    .filter(|(route, _)| route.starts_with("/internal/"))
-                    .map(|(_, n)| n)
-                    .sum::<u64>();
+        for (_, page) in crate::scrape::pages(deployment).await {
+            for (route, n) in crate::scrape::requests_by_route(&page) {
+                if route.starts_with("/api/") {
+                    calls.public += n;
+                } else if route.starts_with("/internal/") {
+                    calls.internal += n;
+                }
             }
         }
         calls
     }
-}
-
-/// `shop_http_requests_total` of a Prometheus text page, summed by route.
-fn requests_by_route(page: &str) -> BTreeMap<String, u64> {
-    let mut by_route = BTreeMap::new();
-    for line in page.lines() {
-        let Some(rest) = line.strip_prefix("shop_http_requests_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let Some(route) = labels
-            .split(',')
-            .find_map(|label| label.strip_prefix("route=\""))
-            .map(|r| r.trim_end_matches('"'))
-        else {
-            continue;
-        };
-        let Ok(count) = value.trim().parse::<f64>() else {
-            continue;
-        };
-        *by_route.entry(route.to_owned()).or_default() += count as u64;
-    }
-    by_route
 }
 
 /// When a run's deployment takes the other preset too: the one it was not given.
@@ -209,28 +168,5 @@ pub fn other(preset: Preset) -> Preset {
     match preset {
         Preset::Bare => Preset::Hardened,
         Preset::Hardened => Preset::Bare,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_are_read_by_route_from_the_prometheus_page() {
-        let page = "\
-# HELP shop_http_requests HTTP requests answered, by route and status.
-# TYPE shop_http_requests counter
-shop_http_requests_total{method=\"GET\",route=\"/api/products/{sku}\",status=\"200\"} 12
-shop_http_requests_total{method=\"GET\",route=\"/api/products/{sku}\",status=\"503\"} 3
-shop_http_requests_total{method=\"POST\",route=\"/internal/catalog/get\",status=\"200\"} 40
-shop_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"200\"} 99
-shop_component_calls_total{component=\"catalog\"} 5
-";
-        let by_route = requests_by_route(page);
-        assert_eq!(by_route["/api/products/{sku}"], 15);
-        assert_eq!(by_route["/internal/catalog/get"], 40);
-        assert_eq!(by_route["/health/ready"], 99);
-        assert_eq!(by_route.len(), 3);
     }
 }

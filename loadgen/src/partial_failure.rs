@@ -86,7 +86,8 @@ impl Outage {
             | Scenario::RollingDeploy
             | Scenario::ScaleHot
             | Scenario::Metastable
-            | Scenario::Diversify => return None,
+            | Scenario::Diversify
+            | Scenario::Interleaved => return None,
         };
         Some(Self {
             injection,

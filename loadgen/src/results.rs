@@ -13,6 +13,7 @@ use split::topology::Topology;
 use crate::claims::ClaimVerdict;
 use crate::deploy::{EventKind, ProcessEvent, System};
 use crate::diversify::DiversifyResult;
+use crate::interleaved::Turn;
 use crate::journeys::Mix;
 use crate::measure::{Lag, Measurement, Verdict};
 use crate::metastable::SpikeResult;
@@ -96,6 +97,9 @@ pub struct SystemResult {
     pub rollout: Option<RolloutResult>,
     /// Both ramps and the projection, for `scale-hot`.
     pub scale: Option<ScaleResult>,
+    /// Its turns, for `interleaved` (absent from runs before it).
+    #[serde(default)]
+    pub turns: Vec<Turn>,
     /// Every process exit and restart during the scenario.
     pub process_events: Vec<ProcessEvent>,
 }
@@ -140,6 +144,7 @@ impl SystemResult {
             diversify: None,
             rollout: None,
             scale: None,
+            turns: Vec::new(),
             process_events: Vec::new(),
         }
     }
@@ -148,7 +153,7 @@ impl SystemResult {
 /// Whether the process named `process` hosts `component`: the monolith (alone, or a
 /// replica) hosts every one; a split process is named after its component and replica
 /// (`payments-0`), as `Deployment::process_hosting` names them.
-fn hosts(process: &str, component: &str) -> bool {
+pub(crate) fn hosts(process: &str, component: &str) -> bool {
     let replica_of = |name: &str| {
         process == name
             || process
@@ -168,6 +173,15 @@ pub struct EndpointResult {
 }
 
 impl Run {
+    /// Files each result under its scenario.
+    pub fn add(&mut self, results: Vec<(Scenario, SystemResult)>) {
+        for (scenario, result) in results {
+            if let Some(entry) = self.scenarios.iter_mut().find(|s| s.scenario == scenario) {
+                entry.systems.push(result);
+            }
+        }
+    }
+
     /// Every measurement in the run.
     pub fn measurements(&self) -> impl Iterator<Item = &Measurement> {
         self.scenarios.iter().flat_map(|s| {
@@ -183,6 +197,7 @@ impl Run {
                             .iter()
                             .flat_map(|d| d.turns.iter().map(|t| &t.measurement)),
                     )
+                    .chain(r.turns.iter().map(|t| &t.measurement))
             })
         })
     }
@@ -218,6 +233,7 @@ impl Run {
                     .diversify
                     .iter()
                     .flat_map(|d| d.turns.iter().map(|t| &t.measurement))
+                    .chain(result.turns.iter().map(|t| &t.measurement))
                     .filter(|m| !m.retried);
                 for m in steps.chain(single).chain(outage).chain(spikes).chain(turns) {
                     if m.verdict == Verdict::GeneratorLimited {

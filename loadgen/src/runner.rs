@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::cgroups::{self, RunGroups};
 use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
 use crate::diversify;
+use crate::interleaved;
 use crate::journeys::{Action, Mix};
 use crate::measure::{self, Bench};
 use crate::metastable;
@@ -162,11 +163,19 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
         cgroups: limits.groups.clone(),
     };
 
-    // Each architecture with every scenario, then the ceiling with its own.
+    // Each architecture with every scenario, then the ceiling with its own; last, the
+    // interleaved turns, against all of them at once.
+    let one_at_a_time: Vec<Scenario> = options
+        .scenarios
+        .iter()
+        .copied()
+        .filter(|&s| s != Scenario::Interleaved)
+        .collect();
     let mut plan: Vec<(System, Vec<Scenario>)> = options
         .systems
         .iter()
-        .map(|&system| (system, options.scenarios.clone()))
+        .map(|&system| (system, one_at_a_time.clone()))
+        .filter(|(_, scenarios)| !scenarios.is_empty())
         .collect();
     if options.scenarios.contains(&Scenario::Ceiling) {
         plan.push((System::Ceiling, vec![Scenario::Ceiling]));
@@ -177,15 +186,19 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
             break;
         }
         let (results, outcome) = session.measure_system(system, &scenarios).await;
-        for (scenario, result) in results {
-            if let Some(entry) = found.scenarios.iter_mut().find(|s| s.scenario == scenario) {
-                entry.systems.push(result);
-            }
-        }
+        found.add(results);
         if let Err(e) = outcome {
             failure = Some(e);
             break;
         }
+    }
+    if failure.is_none()
+        && !*interrupt.borrow()
+        && options.scenarios.contains(&Scenario::Interleaved)
+    {
+        let (results, outcome) = session.interleaved().await;
+        found.add(results);
+        failure = outcome.err();
     }
     progress.finish();
 
@@ -300,6 +313,63 @@ impl Session<'_> {
             .phase(&format!("{}: stopping", system.name()), GRACE);
         let stopped = deployment.stop(GRACE).await;
         (results, measured.and(stopped))
+    }
+
+    /// The interleaved scenario: the ceiling and every architecture of the run deployed
+    /// at once, measured in turns, and all stopped in order whatever happened.
+    async fn interleaved(&self) -> (Vec<(Scenario, SystemResult)>, Result<()>) {
+        // The architectures first: the ceiling serves a page captured from one of them.
+        let mut systems = self.options.systems.clone();
+        systems.push(System::Ceiling);
+        let mut deployments: Vec<Deployment> = Vec::new();
+        let measured = until_interrupted(self.interrupt, async {
+            for &system in &systems {
+                self.progress.phase(
+                    &format!("interleaved: deploying {}", system.name()),
+                    Duration::from_secs(5),
+                );
+                let options = self.deploy_options(
+                    &self.options.topology,
+                    &format!("interleaved-{}", system.name()),
+                );
+                let body = (system == System::Ceiling).then_some(self.body.as_path());
+                let deployment = Deployment::start(system, &options, body).await?;
+                if system != System::Ceiling && !self.body.exists() {
+                    capture_page(&deployment.url, &self.body).await?;
+                }
+                deployments.push(deployment);
+            }
+            // Turns go ceiling, monolith, split (and back).
+            deployments.rotate_right(1);
+            let sides: Vec<&Deployment> = deployments.iter().collect();
+            let phase =
+                |what: &str, length| self.progress.phase(&format!("interleaved {what}"), length);
+            let opts = self.options;
+            interleaved::run(&sides, &opts.mix, &opts.profile, self.bench, phase).await
+        })
+        .await;
+        let mut results = Vec::new();
+        let mut outcome = measured.map(|turns| {
+            for (deployment, turns) in deployments.iter().zip(turns) {
+                results.push((
+                    Scenario::Interleaved,
+                    SystemResult {
+                        turns,
+                        process_events: deployment.events(),
+                        ..SystemResult::empty(deployment.system)
+                    },
+                ));
+            }
+        });
+        for deployment in deployments {
+            self.progress.phase(
+                &format!("interleaved: stopping {}", deployment.system.name()),
+                GRACE,
+            );
+            let stopped = deployment.stop(GRACE).await;
+            outcome = outcome.and(stopped);
+        }
+        (results, outcome)
     }
 
     /// One scenario against one deployment.
@@ -483,6 +553,9 @@ impl Session<'_> {
             }
             // One process, one stack: nothing it can switch for one component alone.
             Scenario::Diversify => SystemResult::empty(system),
+            Scenario::Interleaved => {
+                anyhow::bail!("the interleaved scenario runs against every system at once")
+            }
             Scenario::HopCost => {
                 let found = scenarios::hop_cost(deployment, profile, bench, phase).await?;
                 SystemResult {

@@ -20,6 +20,9 @@
 //!   each resilience preset ([`crate::metastable`] runs it).
 //! - `diversify`: catalog's wire format switched alone, in turns against the split
 //!   build as deployed ([`crate::diversify`] runs it).
+//! - `interleaved`: the ceiling, the monolith and split side by side, measured in
+//!   alternating turns: the in-run ratios the regression gate judges
+//!   ([`crate::interleaved`] runs it).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Ledger;
 use crate::deploy::Deployment;
+use crate::interleaved::InterleavedTiming;
 use crate::journeys::{Action, Mix, ShopJourney};
 use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure};
 use crate::schedule::RateProfile;
@@ -70,10 +74,13 @@ pub enum Scenario {
     /// One service switches its wire format alone: its gain, and whether the others
     /// moved.
     Diversify,
+    /// The ceiling, the monolith and split deployed together and measured in
+    /// alternating turns: the ratios the regression gate judges.
+    Interleaved,
 }
 
 impl Scenario {
-    /// The standard suite, in the order it runs.
+    /// The standard suite, in the order it runs (`interleaved` is the `ci` profile's).
     pub const ALL: [Scenario; 12] = [
         Scenario::Capacity,
         Scenario::ScaleHot,
@@ -87,6 +94,16 @@ impl Scenario {
         Scenario::RollingDeploy,
         Scenario::Metastable,
         Scenario::Diversify,
+    ];
+
+    /// The `ci` profile's: capacity, hop cost, one crash with its audit, the ceiling,
+    /// and the interleaved turns the gate's ratios come from.
+    pub const CI: [Scenario; 5] = [
+        Scenario::Capacity,
+        Scenario::HopCost,
+        Scenario::CrashPayments,
+        Scenario::Ceiling,
+        Scenario::Interleaved,
     ];
 
     pub fn name(self) -> &'static str {
@@ -103,6 +120,7 @@ impl Scenario {
             Scenario::ScaleHot => "scale-hot",
             Scenario::Metastable => "metastable",
             Scenario::Diversify => "diversify",
+            Scenario::Interleaved => "interleaved",
         }
     }
 
@@ -142,6 +160,9 @@ impl Scenario {
             Scenario::Metastable => {
                 "the shop mix at a normal rate, a spike past the split build's capacity, normal again (split under the bare and the hardened preset): does goodput come back, and how many internal calls does a request cost with retries"
             }
+            Scenario::Interleaved => {
+                "the ceiling, the monolith and split deployed side by side and measured in alternating turns (product page and shop mix at one rate, the order reversed every round): the in-run ratios the regression gate judges, and the time spent in each component"
+            }
             Scenario::Diversify => {
                 "catalog's callers switch from JSON to postcard (or back) while every other service stays: the switched service's gain in CPU and latency, and whether the others moved (split only: the monolith has one stack)"
             }
@@ -149,14 +170,27 @@ impl Scenario {
     }
 }
 
-/// How long and how hard: `quick` for a look, `standard` for figures to keep.
+/// How long and how hard: `quick` for a look, `standard` for figures to keep, `ci`
+/// for the regression gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProfileName {
-    /// The whole suite in under 5 minutes on 2 cores: short steps, a smaller catalog.
+    /// The whole suite at a glance: short steps, a smaller catalog.
     Quick,
-    /// The whole suite in under 15 minutes on 2 cores: longer steps, finer ramp.
+    /// Figures to keep: longer steps, a finer ramp.
     Standard,
+    /// The regression gate's subset ([`Scenario::CI`]), sized to finish in minutes.
+    Ci,
+}
+
+impl ProfileName {
+    /// What a run of this profile runs when no scenario is named.
+    pub fn scenarios(self) -> &'static [Scenario] {
+        match self {
+            ProfileName::Quick | ProfileName::Standard => &Scenario::ALL,
+            ProfileName::Ci => &Scenario::CI,
+        }
+    }
 }
 
 /// The sizes of a run.
@@ -194,6 +228,9 @@ pub struct Profile {
     /// `after` under its load (it takes what it takes; past this, the result says so).
     #[serde(with = "seconds")]
     pub rollout_budget: Duration,
+    /// The interleaved scenario's rounds (absent from runs before it: the default).
+    #[serde(default)]
+    pub interleaved: InterleavedTiming,
 }
 
 /// The diversification scenario's load: `rounds` turns on each side, in alternation.
@@ -293,6 +330,11 @@ impl Profile {
                     rounds: 2,
                 },
                 rollout_budget: Duration::from_secs(15),
+                interleaved: InterleavedTiming {
+                    rounds: 4,
+                    length: Duration::from_secs(2),
+                    ..InterleavedTiming::default()
+                },
             },
             ProfileName::Standard => Self {
                 name,
@@ -329,6 +371,26 @@ impl Profile {
                     rounds: 3,
                 },
                 rollout_budget: Duration::from_secs(30),
+                interleaved: InterleavedTiming {
+                    rounds: 8,
+                    length: Duration::from_secs(5),
+                    ..InterleavedTiming::default()
+                },
+            },
+            // Quick's sizes, a ramp that starts where both architectures are far from
+            // their knees, a shorter outage, and the interleaved rounds the gate reads.
+            ProfileName::Ci => Self {
+                name,
+                ramp_start: 400.0,
+                hop_length: Duration::from_secs(2),
+                outage: OutageTiming {
+                    before: Duration::from_secs(3),
+                    during: Duration::from_secs(3),
+                    after: Duration::from_secs(8),
+                    ..Self::of(ProfileName::Quick).outage
+                },
+                interleaved: InterleavedTiming::default(),
+                ..Self::of(ProfileName::Quick)
             },
         }
     }
@@ -365,7 +427,7 @@ pub fn stale_checkout(preset: split::topology::Preset) -> Duration {
 }
 
 /// A duration as seconds, as the results file writes every duration.
-mod seconds {
+pub(crate) mod seconds {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};

@@ -1,0 +1,194 @@
+//! The interleaved scenario: the ceiling, the monolith and the split build deployed
+//! side by side and measured in turns at the same rates, round after round, the order
+//! reversed every other round (ceiling, monolith, split; then split, monolith,
+//! ceiling). Whatever the machine does meanwhile falls on every side alike, and each
+//! round gives one value of every ratio the regression gate judges ([`crate::gate`]):
+//! a turn's figures are only ever divided by figures of the same round.
+//!
+//! Each turn of the monolith and of split runs the product page and then the shop mix;
+//! the ceiling serves the product page only. Besides latency and CPU, a turn reads the
+//! time spent in each component from the processes' own `/metrics` over its measured
+//! stretch ([`crate::scrape::component_times`]): the figure that names a component
+//! when one gets slower.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use shop_domain::Component;
+
+use crate::deploy::{Deployment, System};
+use crate::journeys::{Action, Mix};
+use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure_during};
+use crate::scenarios::{Profile, journey};
+use crate::schedule::RateProfile;
+use crate::scrape::{CallTime, component_times};
+
+/// The interleaved scenario's load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterleavedTiming {
+    pub rounds: usize,
+    /// The product page's rate: within split's knee for it, so every side keeps it.
+    pub page_rate: f64,
+    /// The shop mix's rate.
+    pub mix_rate: f64,
+    /// Measured length of each turn (after the profile's warm-up).
+    #[serde(with = "crate::scenarios::seconds")]
+    pub length: Duration,
+}
+
+impl Default for InterleavedTiming {
+    /// The `ci` profile's: 6 rounds of 3 s turns at 400 req/s (about 2.5 minutes).
+    fn default() -> Self {
+        Self {
+            rounds: 6,
+            page_rate: 400.0,
+            mix_rate: 400.0,
+            length: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What a turn sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// The product page alone: the one page the ceiling can serve too.
+    ProductPage,
+    /// The run's shop mix.
+    Mix,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::ProductPage => "product-page",
+            Workload::Mix => "mix",
+        }
+    }
+
+    /// The workloads `system` runs in each round.
+    pub fn of(system: System) -> &'static [Workload] {
+        match system {
+            System::Ceiling => &[Workload::ProductPage],
+            _ => &[Workload::ProductPage, Workload::Mix],
+        }
+    }
+}
+
+/// One turn of one system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// From 1.
+    pub round: usize,
+    pub workload: Workload,
+    pub measurement: Measurement,
+    /// Calls into each component over the measured stretch and the time they took, as
+    /// the processes hosting it count them (none for the ceiling).
+    pub component_times: BTreeMap<Component, CallTime>,
+}
+
+/// The rounds, against `sides` (each deployment once, in the order of the first round).
+/// Returns each side's turns, in the order of `sides`.
+pub async fn run(
+    sides: &[&Deployment],
+    mix: &Mix,
+    profile: &Profile,
+    bench: &Bench,
+    mut progress: impl FnMut(&str, Duration),
+) -> Result<Vec<Vec<Turn>>> {
+    let timing = &profile.interleaved;
+    let mut turns: Vec<Vec<Turn>> = vec![Vec::new(); sides.len()];
+    for round in 1..=timing.rounds {
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for side in order {
+            let deployment = sides[side];
+            for &workload in Workload::of(deployment.system) {
+                progress(
+                    &format!(
+                        "round {round} of {}: {} {}",
+                        timing.rounds,
+                        deployment.system.name(),
+                        workload.name()
+                    ),
+                    profile.warm_up + timing.length,
+                );
+                turns[side].extend(turn(deployment, round, workload, mix, profile, bench).await?);
+            }
+        }
+    }
+    Ok(turns)
+}
+
+/// One turn, measured once more when the generator, not the server, limited it (the
+/// first stays, marked `retried`: the second stands for it).
+async fn turn(
+    deployment: &Deployment,
+    round: usize,
+    workload: Workload,
+    mix: &Mix,
+    profile: &Profile,
+    bench: &Bench,
+) -> Result<Vec<Turn>> {
+    let timing = &profile.interleaved;
+    let (rate, mix) = match workload {
+        Workload::ProductPage => (timing.page_rate, Mix::only(Action::ProductPage)),
+        Workload::Mix => (timing.mix_rate, mix.clone()),
+    };
+    let mut turns = Vec::new();
+    for attempt in ["", "-again"] {
+        let load = Load {
+            label: format!("interleaved-{}-{round}{attempt}", workload.name()),
+            profile: RateProfile::constant(rate, profile.warm_up + timing.length)
+                .map_err(anyhow::Error::msg)?,
+            users: Profile::users_for(rate),
+            warm_up: profile.warm_up,
+            deadline: profile.deadline,
+            lag_tolerance: LAG_TOLERANCE,
+        };
+        let sut = Sut::of(deployment).await;
+        let shoppers = journey(mix.clone(), profile, bench.seed, None);
+        // Component times over the measured stretch: from the warm-up's end to the
+        // load's (its last answers drain within the deadline, as the CPU's do).
+        let warm_up = profile.warm_up;
+        let observed = measure_during(
+            &sut,
+            shoppers,
+            &load,
+            bench,
+            profile.slo,
+            async |start: Instant| {
+                tokio::time::sleep_until((start + warm_up).into()).await;
+                Ok(component_times(deployment).await)
+            },
+        )
+        .await?;
+        let after = component_times(deployment).await;
+        let before = observed.beside;
+        let component_times = after
+            .into_iter()
+            .map(|(component, time)| {
+                let since = time.since(&before.get(&component).copied().unwrap_or_default());
+                (component, since)
+            })
+            .filter(|(_, time)| time.calls > 0)
+            .collect();
+        let mut measurement = observed.measurement;
+        let again = measurement.verdict == Verdict::GeneratorLimited && attempt.is_empty();
+        measurement.retried = again;
+        turns.push(Turn {
+            round,
+            workload,
+            measurement,
+            component_times,
+        });
+        if !again {
+            break;
+        }
+    }
+    Ok(turns)
+}
