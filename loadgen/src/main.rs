@@ -11,12 +11,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use loadgen::binaries;
 use loadgen::deploy::{DeployOptions, Deployment, System};
 use loadgen::journeys::Mix;
 use loadgen::runner::{self, RunOptions};
 use loadgen::scale_hot::CostModel;
 use loadgen::scenarios::{Profile, ProfileName, Scenario};
+use loadgen::{binaries, gate};
 use split::topology::Topology;
 
 #[derive(Debug, Parser)]
@@ -40,6 +40,8 @@ enum Commands {
     Report(ReportArgs),
     /// The regression gate: check a finished run; exit 0 if it passes, 1 if not.
     Check(CheckArgs),
+    /// Make the performance gate's baseline from clean runs of the ci profile.
+    Baseline(BaselineArgs),
     /// Deploy one architecture locally and keep it up until Ctrl-C.
     Up(UpArgs),
 }
@@ -48,6 +50,20 @@ enum Commands {
 struct CheckArgs {
     /// The run's folder (`results/<run-id>`): its Markdown summary goes to stdout and check.md.
     run_dir: PathBuf,
+    /// A baseline (`loadgen baseline`, e.g. results/baseline/ci.json) to judge the run's
+    /// performance figures against; without one only the hard gates run.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct BaselineArgs {
+    /// Folders of clean runs of the ci profile on this machine class (three or more).
+    #[arg(required = true)]
+    run_dirs: Vec<PathBuf>,
+    /// Where the baseline goes.
+    #[arg(long, default_value = "results/baseline/ci.json")]
+    out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +188,7 @@ fn main() -> ExitCode {
         Commands::Run(args) => run(args),
         Commands::Report(args) => report(args),
         Commands::Check(args) => check(args),
+        Commands::Baseline(args) => baseline(args),
         Commands::Up(args) => up(args),
     }
 }
@@ -308,10 +325,16 @@ fn report(args: ReportArgs) -> ExitCode {
 
 /// The gate: 0 passed, 1 a gate failed, 2 no readable run in the folder.
 fn check(args: CheckArgs) -> ExitCode {
-    if let Err(e) = loadgen::report::load(&args.run_dir) {
-        return bad_input(format!("{e:#}"));
-    }
-    match loadgen::gate::check(&args.run_dir) {
+    let run = match loadgen::report::load(&args.run_dir) {
+        Ok(run) => run,
+        Err(e) => return bad_input(format!("{e:#}")),
+    };
+    let baseline = match args.baseline.map(|path| gate::read_fitting(&path, &run)) {
+        None => None,
+        Some(Ok(baseline)) => Some(baseline),
+        Some(Err(e)) => return bad_input(format!("{e:#}")),
+    };
+    match gate::check(&args.run_dir, &run, baseline) {
         Ok((summary, passed)) => {
             print!("{summary}");
             if passed {
@@ -319,6 +342,31 @@ fn check(args: CheckArgs) -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Err(e) => failed(e),
+    }
+}
+
+fn baseline(args: BaselineArgs) -> ExitCode {
+    let runs: Result<Vec<_>> = args
+        .run_dirs
+        .iter()
+        .map(|d| loadgen::report::load(d))
+        .collect();
+    let made = runs.and_then(|runs| gate::Baseline::of(&runs));
+    let baseline = match made {
+        Ok(baseline) => baseline,
+        Err(e) => return bad_input(format!("{e:#}")),
+    };
+    match baseline.write(&args.out) {
+        Ok(()) => {
+            println!(
+                "baseline of {} figures from {} run(s) written to {}",
+                baseline.figures.len(),
+                baseline.runs.len(),
+                args.out.display()
+            );
+            ExitCode::SUCCESS
         }
         Err(e) => failed(e),
     }

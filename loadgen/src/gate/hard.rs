@@ -1,20 +1,7 @@
-//! `loadgen check`: the regression gate a pipeline runs on a finished run. It passes or
-//! fails each gate, writes a Markdown summary (for a CI job's summary page) to stdout
-//! and to `check.md` beside `run.json`, and exits 0 when every gate passed, 1 when one
-//! failed.
-//!
-//! The hard gates have no tolerance:
+//! The hard gates: no tolerance, no baseline.
 //! - the run is valid: the generator kept its schedule, nothing was interrupted;
 //! - every consistency audit after a fault or a deploy passed;
 //! - no process exited, restarted or failed to start unless its scenario crashed it.
-//!
-//! The performance gates (ratios measured inside one run, against a baseline, decided
-//! with a statistic for small samples) come with the `ci` profile's repeated pairs.
-
-use std::fmt::Write as _;
-use std::path::Path;
-
-use anyhow::{Context, Result};
 
 use crate::results::Run;
 
@@ -101,59 +88,4 @@ pub fn hard_gates(run: &Run) -> Vec<Gate> {
             findings: crashes,
         },
     ]
-}
-
-/// The gates' summary as Markdown: a headline, a table, then each failure's findings.
-pub fn markdown(run: &Run, gates: &[Gate]) -> String {
-    let failed = gates.iter().filter(|g| !g.passed).count();
-    let mut out = String::new();
-    let headline = if failed == 0 {
-        format!("## loadgen check: passed ({} gates)", gates.len())
-    } else {
-        format!(
-            "## loadgen check: FAILED ({failed} of {} gates)",
-            gates.len()
-        )
-    };
-    let _ = writeln!(out, "{headline}\n");
-    let _ = writeln!(
-        out,
-        "Run `{}` (profile {}, commit `{}`).\n",
-        run.run_id,
-        crate::report::page::name_of(&run.profile.name),
-        run.environment.git_commit.get(..10).unwrap_or("?")
-    );
-    let _ = writeln!(out, "| gate | result | found |\n| --- | --- | --- |");
-    for gate in gates {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            gate.name,
-            if gate.passed { "pass" } else { "**FAIL**" },
-            cell(gate.findings.first().map_or("", String::as_str))
-        );
-    }
-    for gate in gates.iter().filter(|g| !g.passed) {
-        let _ = writeln!(out, "\n### {}\n", gate.name);
-        for finding in &gate.findings {
-            let _ = writeln!(out, "- {}", finding.replace('\n', " "));
-        }
-    }
-    out
-}
-
-/// A table cell: pipes escaped, one line.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-/// Runs the gates on the run in `run_dir`, writes `check.md` there, and returns the
-/// summary and whether every gate passed.
-pub fn check(run_dir: &Path) -> Result<(String, bool)> {
-    let run = crate::report::load(run_dir)?;
-    let gates = hard_gates(&run);
-    let summary = markdown(&run, &gates);
-    let path = run_dir.join("check.md");
-    std::fs::write(&path, &summary).with_context(|| format!("writing {}", path.display()))?;
-    Ok((summary, gates.iter().all(|g| g.passed)))
 }

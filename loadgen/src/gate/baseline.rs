@@ -1,0 +1,319 @@
+//! The baseline the performance gates compare a run with: the figures of a few clean
+//! runs of the `ci` profile on the machine class the gate runs on, every round of each
+//! kept, and how far apart the runs' medians fell: the between-run noise that sets each
+//! figure's tolerance. Made by `loadgen baseline RUN_DIR...`; kept in
+//! `results/baseline/ci.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+use shop_domain::Component;
+
+use super::figures::{Figure, Worse, figures};
+use super::stats::{Change, change, median};
+use crate::results::Run;
+use crate::scenarios::ProfileName;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The least tolerance a figure gets, however close its baseline runs fell: a few
+/// runs can agree by chance more closely than the next run will.
+pub const MIN_TOLERANCE: f64 = 0.03;
+
+/// How many times the baseline runs' own spread a change must clear.
+pub const SPREAD_FACTOR: f64 = 2.0;
+
+/// The runs to compare against, as `results/baseline/ci.json` keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub schema_version: u32,
+    /// The run ids it was made from, and the commit they measured.
+    pub runs: Vec<String>,
+    pub git_commit: String,
+    /// The machine class: a run on another is compared for information only.
+    pub cpu_model: String,
+    pub cores: usize,
+    pub profile: ProfileName,
+    pub figures: Vec<BaselineFigure>,
+}
+
+/// One figure in every baseline run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineFigure {
+    pub name: String,
+    pub worse: Worse,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+    /// Per run, its rounds.
+    pub runs: Vec<Vec<f64>>,
+}
+
+impl BaselineFigure {
+    fn pooled(&self) -> Vec<f64> {
+        self.runs.iter().flatten().copied().collect()
+    }
+
+    /// The largest relative distance of one run's median from the pooled median.
+    pub fn spread(&self) -> f64 {
+        let Some(pooled) = median(&self.pooled()) else {
+            return 0.0;
+        };
+        self.runs
+            .iter()
+            .filter_map(|rounds| median(rounds))
+            .map(|m| (m / pooled - 1.0).abs())
+            .fold(0.0, f64::max)
+    }
+
+    /// The change a run must show, beyond its interval, to count.
+    pub fn tolerance(&self) -> f64 {
+        (SPREAD_FACTOR * self.spread()).max(MIN_TOLERANCE)
+    }
+}
+
+impl Baseline {
+    /// Made from `runs`: each valid, of the same profile and machine, with the
+    /// interleaved scenario.
+    pub fn of(runs: &[Run]) -> Result<Self> {
+        let Some(first) = runs.first() else {
+            bail!("a baseline needs at least one run");
+        };
+        let mut by_name: BTreeMap<String, BaselineFigure> = BTreeMap::new();
+        for run in runs {
+            ensure!(
+                run.valid,
+                "run {} is not valid ({}): a baseline is made of clean runs",
+                run.run_id,
+                run.invalid_because.join("; ")
+            );
+            ensure!(
+                run.profile.name == first.profile.name,
+                "runs {} and {} have different profiles",
+                first.run_id,
+                run.run_id
+            );
+            ensure!(
+                run.environment.cpu_model == first.environment.cpu_model
+                    && run.environment.cores == first.environment.cores,
+                "runs {} and {} ran on different machines",
+                first.run_id,
+                run.run_id
+            );
+            let found = figures(run);
+            ensure!(
+                !found.is_empty(),
+                "run {} has no interleaved turns (run it with --profile ci)",
+                run.run_id
+            );
+            for Figure {
+                name,
+                worse,
+                component,
+                rounds,
+            } in found
+            {
+                by_name
+                    .entry(name.clone())
+                    .or_insert_with(|| BaselineFigure {
+                        name,
+                        worse,
+                        component,
+                        runs: Vec::new(),
+                    })
+                    .runs
+                    .push(rounds);
+            }
+        }
+        Ok(Self {
+            schema_version: SCHEMA_VERSION,
+            runs: runs.iter().map(|r| r.run_id.clone()).collect(),
+            git_commit: first.environment.git_commit.clone(),
+            cpu_model: first.environment.cpu_model.clone(),
+            cores: first.environment.cores,
+            profile: first.profile.name,
+            figures: by_name.into_values().collect(),
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let baseline: Self = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a baseline", path.display()))?;
+        ensure!(
+            baseline.schema_version == SCHEMA_VERSION,
+            "{} is a baseline of schema {}, this loadgen reads {SCHEMA_VERSION}: refresh it",
+            path.display(),
+            baseline.schema_version
+        );
+        Ok(baseline)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let json = serde_json::to_string_pretty(self)? + "\n";
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Its profile's name (`ci`).
+    pub fn profile_name(&self) -> String {
+        crate::report::page::name_of(&self.profile)
+    }
+
+    /// Whether `run` ran where the baseline did (same CPU model and core count).
+    pub fn same_machine(&self, run: &Run) -> bool {
+        run.environment.cpu_model == self.cpu_model && run.environment.cores == self.cores
+    }
+}
+
+/// How a figure of a run compares with the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub name: String,
+    pub component: Option<Component>,
+    pub baseline: f64,
+    pub run: f64,
+    /// How much worse (negative: better), with its interval.
+    pub change: Change,
+    pub tolerance: f64,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Worse by more than the tolerance (more than clean runs differ by), and worse at
+    /// the interval's better end too (not one round's luck).
+    Regressed,
+    /// Better in the same two senses.
+    Improved,
+    /// Within the noise.
+    Unchanged,
+}
+
+/// Each figure of `run` that the baseline has, judged; and the names of the baseline's
+/// figures the run lacks.
+pub fn judge(baseline: &Baseline, run: &[Figure]) -> (Vec<Judged>, Vec<String>) {
+    let mut judged = Vec::new();
+    let mut missing = Vec::new();
+    for reference in &baseline.figures {
+        let Some(figure) = run.iter().find(|f| f.name == reference.name) else {
+            missing.push(reference.name.clone());
+            continue;
+        };
+        let pooled = reference.pooled();
+        let worse = |r: f64, b: f64| match reference.worse {
+            Worse::Higher => r / b - 1.0,
+            Worse::Lower => b / r - 1.0,
+        };
+        let (Some(change), Some(b), Some(r)) = (
+            change(&pooled, &figure.rounds, worse),
+            median(&pooled),
+            median(&figure.rounds),
+        ) else {
+            missing.push(reference.name.clone());
+            continue;
+        };
+        let tolerance = reference.tolerance();
+        let verdict = if change.estimate > tolerance && change.low > 0.0 {
+            Verdict::Regressed
+        } else if change.estimate < -tolerance && change.high < 0.0 {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+        judged.push(Judged {
+            name: reference.name.clone(),
+            component: reference.component,
+            baseline: b,
+            run: r,
+            change,
+            tolerance,
+            verdict,
+        });
+    }
+    (judged, missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(runs: Vec<Vec<f64>>) -> BaselineFigure {
+        BaselineFigure {
+            name: "catalog time per call, us (monolith)".to_owned(),
+            worse: Worse::Higher,
+            component: Some(Component::Catalog),
+            runs,
+        }
+    }
+
+    fn baseline(figures: Vec<BaselineFigure>) -> Baseline {
+        Baseline {
+            schema_version: SCHEMA_VERSION,
+            runs: vec!["a".into(), "b".into()],
+            git_commit: "c".into(),
+            cpu_model: "cpu".into(),
+            cores: 2,
+            profile: ProfileName::Ci,
+            figures,
+        }
+    }
+
+    #[test]
+    fn the_tolerance_is_twice_the_runs_spread_and_never_under_the_floor() {
+        let tight = figure(vec![vec![1.0, 1.0], vec![1.0, 1.0]]);
+        assert_eq!(tight.tolerance(), MIN_TOLERANCE);
+        // Medians 1.0 and 1.1 around a pooled 1.05: each about 4.8% off.
+        let loose = figure(vec![vec![1.0, 1.0], vec![1.1, 1.1]]);
+        assert!((loose.tolerance() - 2.0 * 0.05 / 1.05).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_slower_component_is_a_regression_named_for_it_and_noise_is_not() {
+        let reference = figure(vec![
+            vec![1.00, 1.01, 0.99, 1.00, 1.02, 0.98],
+            vec![1.01, 1.00, 0.99, 1.01, 1.00, 1.00],
+        ]);
+        let base = baseline(vec![reference.clone()]);
+        let run = |rounds: Vec<f64>| Figure {
+            name: reference.name.clone(),
+            worse: Worse::Higher,
+            component: Some(Component::Catalog),
+            rounds,
+        };
+        let (judged, missing) = judge(&base, &[run(vec![1.11, 1.09, 1.10, 1.12, 1.10, 1.09])]);
+        assert!(missing.is_empty());
+        assert_eq!(judged[0].verdict, Verdict::Regressed, "{judged:?}");
+        assert_eq!(judged[0].component, Some(Component::Catalog));
+        let (judged, _) = judge(&base, &[run(vec![1.02, 0.99, 1.01, 1.00, 1.03, 0.98])]);
+        assert_eq!(judged[0].verdict, Verdict::Unchanged, "{judged:?}");
+        let (judged, _) = judge(&base, &[run(vec![0.80, 0.82, 0.79, 0.81, 0.80, 0.83])]);
+        assert_eq!(judged[0].verdict, Verdict::Improved, "{judged:?}");
+        let (judged, missing) = judge(&base, &[]);
+        assert!(judged.is_empty());
+        assert_eq!(missing, std::slice::from_ref(&reference.name));
+    }
+
+    #[test]
+    fn where_lower_is_worse_a_drop_is_the_regression() {
+        let mut reference = figure(vec![vec![0.50, 0.51, 0.49, 0.50]]);
+        reference.worse = Worse::Lower;
+        let base = baseline(vec![reference.clone()]);
+        let run = Figure {
+            name: reference.name.clone(),
+            worse: Worse::Lower,
+            component: None,
+            rounds: vec![0.40, 0.41, 0.40, 0.39],
+        };
+        let (judged, _) = judge(&base, &[run]);
+        assert_eq!(judged[0].verdict, Verdict::Regressed, "{judged:?}");
+        assert!(
+            (judged[0].change.estimate - 0.25).abs() < 0.01,
+            "{judged:?}"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The performance figures the gate judges, each a ratio of two measurements taken in
+//! the same round of the interleaved scenario: one value per round, so the rounds give
+//! a small sample of it. A ratio of neighbours in time cancels what the machine does to
+//! both (its speed, its neighbours, its clock), which absolute figures from two runs do
+//! not (BENCHMARKS.md shows two runs of one tree 2x apart on a p99).
+//!
+//! - capacity against the ceiling: the ceiling's CPU per product page over the
+//!   architecture's (the share of a bare endpoint's throughput a core could give);
+//! - split over monolith: p50, p99 and CPU per request, for the product page and the mix;
+//! - hop cost: what split adds to the product page's p50 per internal call, over the
+//!   ceiling's p50 (a bare round trip);
+//! - each component's mean time per call in the mix, as the processes hosting it count
+//!   it: the one figure that is not a ratio, and the only one that can name a
+//!   component. A component that gets slower is slower in both architectures, so every
+//!   ratio between them stays put; and divided by anything else measured in the same
+//!   turn (the other components, the ceiling) it moved more from run to run than alone
+//!   (BENCHMARKS.md). It is judged only against a baseline from the same machine class.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shop_domain::Component;
+
+use crate::deploy::System;
+use crate::interleaved::{Turn, Workload};
+use crate::journeys::Action;
+use crate::results::Run;
+use crate::scenarios::{Scenario, internal_calls};
+
+/// Which way a figure gets worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Worse {
+    Higher,
+    Lower,
+}
+
+/// One figure: its value in each round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// Names it, stable from run to run (the baseline is keyed by it).
+    pub name: String,
+    pub worse: Worse,
+    /// The component it is about, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+    /// One value per round, in round order (rounds without both sides are left out).
+    pub rounds: Vec<f64>,
+}
+
+/// The figures of `run`'s interleaved scenario; empty when it has none.
+pub fn figures(run: &Run) -> Vec<Figure> {
+    let Some(scenario) = run
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == Scenario::Interleaved)
+    else {
+        return Vec::new();
+    };
+    let turns = Turns::of(
+        scenario
+            .systems
+            .iter()
+            .map(|r| (r.system, r.turns.as_slice())),
+    );
+    let mut found = Vec::new();
+    let page = Workload::ProductPage;
+    for system in [System::Monolith, System::Split] {
+        found.push(turns.ratio(
+            format!(
+                "{} capacity / ceiling's (product page, from CPU per request)",
+                system.name()
+            ),
+            Worse::Lower,
+            (System::Ceiling, page),
+            (system, page),
+            cpu_per_request,
+        ));
+    }
+    for workload in [page, Workload::Mix] {
+        let w = workload.name();
+        let pair = ((System::Split, workload), (System::Monolith, workload));
+        found.push(turns.ratio(
+            format!("split / monolith p50 ({w})"),
+            Worse::Higher,
+            pair.0,
+            pair.1,
+            p50,
+        ));
+        found.push(turns.ratio(
+            format!("split / monolith p99 ({w})"),
+            Worse::Higher,
+            pair.0,
+            pair.1,
+            p99,
+        ));
+        found.push(turns.ratio(
+            format!("split / monolith CPU per request ({w})"),
+            Worse::Higher,
+            pair.0,
+            pair.1,
+            cpu_per_request,
+        ));
+    }
+    found.push(turns.hop_cost());
+    for system in [System::Monolith, System::Split] {
+        found.extend(turns.component_times(system));
+    }
+    found.retain(|f| !f.rounds.is_empty());
+    found
+}
+
+/// The turns that stand (not retried), by system, workload and round.
+struct Turns<'a>(BTreeMap<(System, Workload, usize), &'a Turn>);
+
+impl<'a> Turns<'a> {
+    fn of(systems: impl Iterator<Item = (System, &'a [Turn])>) -> Self {
+        let mut by = BTreeMap::new();
+        for (system, turns) in systems {
+            for turn in turns.iter().filter(|t| !t.measurement.retried) {
+                by.insert((system, turn.workload, turn.round), turn);
+            }
+        }
+        Self(by)
+    }
+
+    fn rounds(&self) -> Vec<usize> {
+        let mut rounds: Vec<usize> = self.0.keys().map(|&(_, _, round)| round).collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        rounds
+    }
+
+    fn get(&self, (system, workload): (System, Workload), round: usize) -> Option<&'a Turn> {
+        self.0.get(&(system, workload, round)).copied()
+    }
+
+    /// `read(top) / read(bottom)` in every round that has both.
+    fn ratio(
+        &self,
+        name: String,
+        worse: Worse,
+        top: (System, Workload),
+        bottom: (System, Workload),
+        read: impl Fn(&Turn) -> Option<f64>,
+    ) -> Figure {
+        let rounds = self
+            .rounds()
+            .into_iter()
+            .filter_map(|round| {
+                let (a, b) = (
+                    read(self.get(top, round)?)?,
+                    read(self.get(bottom, round)?)?,
+                );
+                (a > 0.0 && b > 0.0).then(|| a / b)
+            })
+            .collect();
+        Figure {
+            name,
+            worse,
+            component: None,
+            rounds,
+        }
+    }
+
+    /// What split adds to the product page's p50 per internal call, in bare round
+    /// trips (the ceiling's p50 of the same round).
+    fn hop_cost(&self) -> Figure {
+        let page = Workload::ProductPage;
+        let calls = crate::report::sections::calls(internal_calls(Action::ProductPage)) as f64;
+        let rounds = self
+            .rounds()
+            .into_iter()
+            .filter_map(|round| {
+                let split = p50(self.get((System::Split, page), round)?)?;
+                let monolith = p50(self.get((System::Monolith, page), round)?)?;
+                let bare = p50(self.get((System::Ceiling, page), round)?)?;
+                (bare > 0.0).then(|| (split - monolith) / calls / bare)
+            })
+            .collect();
+        Figure {
+            name: "hop cost / bare round trip (product page p50, per internal call)".to_owned(),
+            worse: Worse::Higher,
+            component: None,
+            rounds,
+        }
+    }
+
+    /// Each component's mean time per call in `system`'s mix turns, in microseconds.
+    fn component_times(&self, system: System) -> Vec<Figure> {
+        let mut by_component: BTreeMap<Component, Vec<f64>> = BTreeMap::new();
+        for round in self.rounds() {
+            let Some(turn) = self.get((system, Workload::Mix), round) else {
+                continue;
+            };
+            for (&component, time) in &turn.component_times {
+                if let Some(us) = time.mean_us() {
+                    by_component.entry(component).or_default().push(us);
+                }
+            }
+        }
+        by_component
+            .into_iter()
+            .map(|(component, rounds)| Figure {
+                name: format!("{component} time per call, us ({})", system.name()),
+                worse: Worse::Higher,
+                component: Some(component),
+                rounds,
+            })
+            .collect()
+    }
+}
+
+fn cpu_per_request(turn: &Turn) -> Option<f64> {
+    turn.measurement.cost.sut_cpu_us_per_request
+}
+
+fn p50(turn: &Turn) -> Option<f64> {
+    Some(turn.measurement.overall.corrected.p50_ms)
+}
+
+fn p99(turn: &Turn) -> Option<f64> {
+    Some(turn.measurement.overall.corrected.p99_ms)
+}

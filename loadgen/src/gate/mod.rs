@@ -1,0 +1,230 @@
+//! `loadgen check`: the regression gate a pipeline runs on a finished run. It passes or
+//! fails each gate, writes a Markdown summary (for a CI job's summary page) to stdout
+//! and to `check.md` beside `run.json`, and exits 0 when every gate passed, 1 when one
+//! failed.
+//!
+//! # Layout
+//!
+//! - [`hard`]: the gates with no tolerance: a valid run, every consistency invariant,
+//!   no process exit the scenario did not cause.
+//! - [`figures`]: the performance figures, ratios of two measurements of the same
+//!   round of the interleaved scenario, one value per round.
+//! - [`stats`]: the change of a figure's median and its bootstrap interval.
+//! - [`baseline`]: the baseline file (`loadgen baseline`), each figure's tolerance from
+//!   its runs' spread, and the verdict on each figure of a run.
+//!
+//! # The performance gate
+//!
+//! A figure regresses when its median over the run's rounds is worse than the
+//! baseline's by more than its tolerance (twice the largest distance of one baseline
+//! run's median from all of them together, and at least [`baseline::MIN_TOLERANCE`]:
+//! more than clean runs differ by), and the better end of its 90% bootstrap interval is
+//! still worse (not one round's luck). A regression in a component's figure names the
+//! component. Against a baseline from another machine class, the figures are shown and
+//! not judged: ratios travel better than absolute figures, not perfectly.
+
+pub mod baseline;
+pub mod figures;
+pub mod hard;
+pub mod stats;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result, ensure};
+
+pub use self::baseline::{Baseline, Judged, Verdict};
+pub use self::hard::{Gate, hard_gates};
+use crate::results::Run;
+
+/// What the performance gate found.
+#[derive(Debug, Clone)]
+pub struct Performance {
+    pub gate: Gate,
+    /// Every figure compared, in the baseline's order.
+    pub judged: Vec<Judged>,
+    pub baseline: Baseline,
+}
+
+/// The performance gate of `run` against `baseline`. Fails on a regression; a figure
+/// the run lacks fails it too (a gate that silently measured less is not a pass).
+pub fn performance(run: &Run, baseline: Baseline) -> Performance {
+    let (judged, missing) = baseline::judge(&baseline, &figures::figures(run));
+    let comparable = baseline.same_machine(run);
+    let mut findings: Vec<String> = judged
+        .iter()
+        .filter(|j| j.verdict == Verdict::Regressed)
+        .map(|j| {
+            let whose = j
+                .component
+                .map(|c| format!("{c} got slower: "))
+                .unwrap_or_default();
+            format!(
+                "{whose}{} is {} worse than the baseline (90% interval {} to {}; tolerance {})",
+                j.name,
+                percent(j.change.estimate),
+                percent(j.change.low),
+                percent(j.change.high),
+                percent(j.tolerance)
+            )
+        })
+        .collect();
+    findings.extend(
+        missing
+            .iter()
+            .map(|name| format!("{name}: in the baseline, not measured in this run")),
+    );
+    let regressed = !findings.is_empty();
+    if !comparable {
+        findings.insert(
+            0,
+            format!(
+                "not judged: the baseline ran on {} ({} cores), this run on {} ({} cores); refresh the baseline on this machine class",
+                baseline.cpu_model,
+                baseline.cores,
+                run.environment.cpu_model,
+                run.environment.cores
+            ),
+        );
+    } else if !regressed {
+        findings.push(format!(
+            "{} figures within their tolerance of baseline {}",
+            judged.len(),
+            baseline.runs.join(", ")
+        ));
+    }
+    Performance {
+        gate: Gate {
+            name: "no performance regression",
+            passed: !comparable || !regressed,
+            findings,
+        },
+        judged,
+        baseline,
+    }
+}
+
+/// The gates' summary as Markdown: a headline, a table, each failure's findings, then
+/// every performance figure.
+pub fn markdown(run: &Run, gates: &[Gate], performance: Option<&Performance>) -> String {
+    let failed = gates.iter().filter(|g| !g.passed).count();
+    let mut out = String::new();
+    let headline = if failed == 0 {
+        format!("## loadgen check: passed ({} gates)", gates.len())
+    } else {
+        format!(
+            "## loadgen check: FAILED ({failed} of {} gates)",
+            gates.len()
+        )
+    };
+    let _ = writeln!(out, "{headline}\n");
+    let _ = writeln!(
+        out,
+        "Run `{}` (profile {}, commit `{}`).\n",
+        run.run_id,
+        crate::report::page::name_of(&run.profile.name),
+        run.environment.git_commit.get(..10).unwrap_or("?")
+    );
+    let _ = writeln!(out, "| gate | result | found |\n| --- | --- | --- |");
+    for gate in gates {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            gate.name,
+            if gate.passed { "pass" } else { "**FAIL**" },
+            cell(gate.findings.first().map_or("", String::as_str))
+        );
+    }
+    for gate in gates.iter().filter(|g| !g.passed) {
+        let _ = writeln!(out, "\n### {}\n", gate.name);
+        for finding in &gate.findings {
+            let _ = writeln!(out, "- {}", finding.replace('\n', " "));
+        }
+    }
+    match performance {
+        Some(performance) => figures_table(&mut out, performance),
+        None => {
+            let _ = writeln!(
+                out,
+                "\nNo baseline given (`--baseline FILE`): performance was not judged."
+            );
+        }
+    }
+    out
+}
+
+fn figures_table(out: &mut String, performance: &Performance) {
+    let baseline = &performance.baseline;
+    let _ = writeln!(
+        out,
+        "\n### Performance figures\n\nEach is a ratio of two measurements of one round of the interleaved scenario; \
+         the median over rounds against baseline `{}` (commit `{}`, runs {}). \
+         Change is how much worse (negative: better), with its 90% bootstrap interval.\n",
+        baseline.profile_name(),
+        baseline.git_commit.get(..10).unwrap_or("?"),
+        baseline.runs.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "| figure | baseline | this run | change | interval | tolerance | verdict |\n| --- | ---: | ---: | ---: | --- | ---: | --- |"
+    );
+    for j in &performance.judged {
+        let verdict = match j.verdict {
+            Verdict::Regressed => "**worse**",
+            Verdict::Improved => "better",
+            Verdict::Unchanged => "within noise",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.4} | {:.4} | {} | {} to {} | {} | {verdict} |",
+            cell(&j.name),
+            j.baseline,
+            j.run,
+            percent(j.change.estimate),
+            percent(j.change.low),
+            percent(j.change.high),
+            percent(j.tolerance)
+        );
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:+.1}%", fraction * 100.0)
+}
+
+/// A table cell: pipes escaped, one line.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Runs the gates on `run`, read from `run_dir` (the performance gate too when a
+/// `baseline` is given: see [`read_fitting`]), writes `check.md` there, and returns the
+/// summary and whether every gate passed.
+pub fn check(run_dir: &Path, run: &Run, baseline: Option<Baseline>) -> Result<(String, bool)> {
+    let mut gates = hard_gates(run);
+    let performance = baseline.map(|baseline| performance(run, baseline));
+    gates.extend(performance.iter().map(|p| p.gate.clone()));
+    let summary = markdown(run, &gates, performance.as_ref());
+    let path = run_dir.join("check.md");
+    std::fs::write(&path, &summary).with_context(|| format!("writing {}", path.display()))?;
+    Ok((summary, gates.iter().all(|g| g.passed)))
+}
+
+/// The baseline at `path`, if it can judge `run`: same profile, and the run has the
+/// interleaved turns the figures come from.
+pub fn read_fitting(path: &Path, run: &Run) -> Result<Baseline> {
+    let baseline = Baseline::read(path)?;
+    ensure!(
+        baseline.profile == run.profile.name,
+        "the baseline is of the {} profile and run {} of the {} profile: their figures do not compare",
+        baseline.profile_name(),
+        run.run_id,
+        crate::report::page::name_of(&run.profile.name)
+    );
+    ensure!(
+        !figures::figures(run).is_empty(),
+        "run {} has no interleaved turns to compare (run it with --profile ci)",
+        run.run_id
+    );
+    Ok(baseline)
+}

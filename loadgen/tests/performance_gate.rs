@@ -1,0 +1,205 @@
+//! The performance gate as a pipeline runs it, on a real run of the interleaved
+//! scenario (`tests/fixtures/ci-run.json`): `loadgen baseline` makes a baseline of it,
+//! `loadgen check --baseline` passes the run against its own baseline, and fails a copy
+//! made slower where it counts, naming what got slower. Bad baselines are refused
+//! (exit 2), and a baseline from another machine is shown, not judged.
+
+mod report_fixture;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+const CI_RUN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ci-run.json");
+
+fn ci_run() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(CI_RUN).unwrap()).unwrap()
+}
+
+fn loadgen(args: &[&Path]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The fixture's baseline, written under `scratch`.
+fn baseline(scratch: &Path) -> PathBuf {
+    let dir = report_fixture::run_dir_with(scratch, "baseline-run", &ci_run());
+    let file = scratch.join("baseline").join("ci.json");
+    let out = loadgen(&["baseline".as_ref(), &dir, "--out".as_ref(), &file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+/// `loadgen check RUN --baseline FILE` on `run`.
+fn check(scratch: &Path, run: &Value, baseline: &Path) -> (Option<i32>, String, String) {
+    let dir = report_fixture::run_dir_with(scratch, "checked", run);
+    let out = loadgen(&["check".as_ref(), &dir, "--baseline".as_ref(), baseline]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every turn of `system` in the interleaved scenario.
+fn turns<'a>(run: &'a mut Value, system: &str) -> impl Iterator<Item = &'a mut Value> {
+    run["scenarios"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["scenario"] == "interleaved")
+        .unwrap()["systems"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter(move |r| r["system"] == system)
+        .flat_map(|r| r["turns"].as_array_mut().unwrap())
+}
+
+fn scale(value: &mut Value, by: f64) {
+    *value = (value.as_f64().unwrap() * by).into();
+}
+
+#[test]
+fn a_run_against_its_own_baseline_passes_with_every_figure_listed() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let figures = serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap()).unwrap()
+        ["figures"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(figures >= 15, "{figures}");
+    let (code, summary, stderr) = check(scratch.path(), &ci_run(), &file);
+    assert_eq!(code, Some(0), "{summary}{stderr}");
+    assert!(
+        summary.contains("| no performance regression | pass |"),
+        "{summary}"
+    );
+    let rows = summary
+        .lines()
+        .filter(|l| l.ends_with("| within noise |"))
+        .count();
+    assert_eq!(rows, figures, "{summary}");
+}
+
+#[test]
+fn a_slower_catalog_fails_the_gate_and_the_summary_names_catalog() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut run = ci_run();
+    for system in ["monolith", "split"] {
+        for turn in turns(&mut run, system) {
+            if let Some(catalog) = turn["component_times"].get_mut("catalog") {
+                scale(&mut catalog["seconds"], 1.3);
+            }
+        }
+    }
+    let (code, summary, stderr) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(1), "{summary}{stderr}");
+    let failed = summary
+        .split_once("### no performance regression")
+        .unwrap_or_else(|| panic!("{summary}"))
+        .1;
+    assert!(failed.contains("catalog got slower"), "{summary}");
+    assert!(!failed.contains("inventory got slower"), "{summary}");
+}
+
+#[test]
+fn split_costing_more_cpu_fails_the_split_over_monolith_ratio() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut run = ci_run();
+    for turn in turns(&mut run, "split") {
+        scale(
+            &mut turn["measurement"]["cost"]["sut_cpu_us_per_request"],
+            1.3,
+        );
+    }
+    let (code, summary, _) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(1), "{summary}");
+    assert!(
+        summary.contains("- split / monolith CPU per request (mix) is"),
+        "{summary}"
+    );
+    assert!(!summary.contains("got slower"), "{summary}");
+}
+
+#[test]
+fn a_baseline_from_another_machine_is_shown_and_not_judged() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut other: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    other["cpu_model"] = "Another CPU".into();
+    std::fs::write(&file, other.to_string()).unwrap();
+    let mut run = ci_run();
+    for turn in turns(&mut run, "split") {
+        scale(
+            &mut turn["measurement"]["cost"]["sut_cpu_us_per_request"],
+            1.3,
+        );
+    }
+    let (code, summary, _) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(0), "{summary}");
+    assert!(
+        summary.contains("not judged: the baseline ran on Another CPU"),
+        "{summary}"
+    );
+    assert!(summary.contains("| **worse** |"), "{summary}");
+}
+
+#[test]
+fn baselines_that_cannot_judge_the_run_are_refused_as_bad_input() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+
+    let (code, _, stderr) = check(scratch.path(), &ci_run(), &scratch.path().join("nope.json"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("nope.json"), "{stderr}");
+
+    // A run without the interleaved scenario has nothing to compare.
+    let (code, _, stderr) = check(scratch.path(), &report_fixture::json(), &file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no interleaved turns"), "{stderr}");
+
+    let mut quick: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    quick["profile"] = "quick".into();
+    std::fs::write(&file, quick.to_string()).unwrap();
+    let (code, _, stderr) = check(scratch.path(), &ci_run(), &file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("profile"), "{stderr}");
+
+    std::fs::write(&file, "{}").unwrap();
+    let (code, _, stderr) = check(scratch.path(), &ci_run(), &file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is not a baseline"), "{stderr}");
+}
+
+#[test]
+fn a_baseline_is_made_of_clean_runs_only() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut invalid = ci_run();
+    invalid["valid"] = false.into();
+    invalid["invalid_because"] = vec!["the generator fell behind"].into();
+    let dir = report_fixture::run_dir_with(scratch.path(), "invalid", &invalid);
+    let out = loadgen(&[
+        "baseline".as_ref(),
+        &dir,
+        "--out".as_ref(),
+        &scratch.path().join("b.json"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not valid (the generator fell behind)"),
+        "{stderr}"
+    );
+    assert!(!scratch.path().join("b.json").exists());
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Refreshes the performance gate's baseline, results/baseline/ci.json: RUNS clean runs
+# of the ci profile on this machine (3 when not given), then `loadgen baseline` on them.
+# Run it on the machine class CI runs on, on a quiet machine, from a clean tree; commit
+# the new ci.json with the change that moved the figures (results/baseline/README.md).
+#
+#   scripts/refresh-baseline.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+case "$runs" in '' | *[!0-9]* | 0 | 1 | 2)
+    echo "usage: $0 [RUNS]: at least 3 runs (the spread between them sets each tolerance)" >&2
+    exit 2 ;;
+esac
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+    echo "the tree has uncommitted changes: a baseline must name the commit it measured" >&2
+    exit 2
+fi
+out=$(mktemp -d)
+cargo build --release --locked -p loadgen
+for i in $(seq "$runs"); do
+    echo "== ci run $i of $runs"
+    cargo run --release --locked -q -p loadgen -- run --profile ci --out "$out"
+done
+cargo run --release --locked -q -p loadgen -- baseline "$out"/2*/ --out results/baseline/ci.json
+echo "runs kept in $out"
