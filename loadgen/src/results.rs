@@ -68,6 +68,10 @@ pub struct Environment {
     pub git_commit: String,
     /// Whether the generator was an optimized build.
     pub release_build: bool,
+    /// The test-only settings (`SHOP_TEST_...=value`) the shop's processes inherited:
+    /// a run with any is the shop broken on purpose (absent from older runs).
+    #[serde(default)]
+    pub test_knobs: Vec<String>,
 }
 
 /// One scenario's results, per system.
@@ -467,13 +471,38 @@ impl Environment {
             rustc: output("rustc", &["--version"]),
             git_commit: output("git", &["rev-parse", "HEAD"]),
             release_build: !cfg!(debug_assertions),
+            test_knobs: test_knobs(std::env::vars()),
         }
     }
 }
 
+/// The `SHOP_TEST_` variables among `vars`, as `NAME=value`, sorted.
+fn test_knobs(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut knobs: Vec<String> = vars
+        .filter(|(name, _)| name.starts_with("SHOP_TEST_"))
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    knobs.sort();
+    knobs
+}
+
 #[cfg(test)]
 mod tests {
-    use super::hosts;
+    use super::{hosts, test_knobs};
+
+    #[test]
+    fn only_the_shops_test_settings_are_knobs() {
+        let vars = [
+            ("SHOP_TEST_SLOWDOWN", "inventory=0.1"),
+            ("SHOP_LISTEN", "x"),
+            ("PATH", "/bin"),
+        ];
+        let vars = vars.map(|(n, v)| (n.to_owned(), v.to_owned()));
+        assert_eq!(
+            test_knobs(vars.into_iter()),
+            ["SHOP_TEST_SLOWDOWN=inventory=0.1"]
+        );
+    }
 
     #[test]
     fn a_component_is_hosted_by_its_replicas_and_by_the_monolith() {

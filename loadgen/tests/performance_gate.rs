@@ -165,7 +165,9 @@ fn baselines_that_cannot_judge_the_run_are_refused_as_bad_input() {
     assert!(stderr.contains("nope.json"), "{stderr}");
 
     // A run without the interleaved scenario has nothing to compare.
-    let (code, _, stderr) = check(scratch.path(), &report_fixture::json(), &file);
+    let mut other = report_fixture::json();
+    other["profile"]["name"] = "ci".into();
+    let (code, _, stderr) = check(scratch.path(), &other, &file);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no interleaved turns"), "{stderr}");
 
@@ -202,4 +204,22 @@ fn a_baseline_is_made_of_clean_runs_only() {
         "{stderr}"
     );
     assert!(!scratch.path().join("b.json").exists());
+}
+
+#[test]
+fn the_report_shows_every_figure_the_gate_judges() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let baseline: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let dir = report_fixture::run_dir_with(scratch.path(), "reported", &ci_run());
+    let page = loadgen::report::rebuild(&dir).unwrap();
+    let html = std::fs::read_to_string(page).unwrap();
+    let section = html
+        .split_once("In-run ratios")
+        .unwrap_or_else(|| panic!("no interleaved section"))
+        .1;
+    for figure in baseline["figures"].as_array().unwrap() {
+        let name = figure["name"].as_str().unwrap();
+        assert!(section.contains(name), "{name} not in the report");
+    }
 }

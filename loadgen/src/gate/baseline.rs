@@ -89,6 +89,12 @@ impl Baseline {
                 run.invalid_because.join("; ")
             );
             ensure!(
+                run.environment.test_knobs.is_empty(),
+                "run {} ran with test-only settings ({}): a baseline is made of the shop as it is",
+                run.run_id,
+                run.environment.test_knobs.join(", ")
+            );
+            ensure!(
                 run.profile.name == first.profile.name,
                 "runs {} and {} have different profiles",
                 first.run_id,

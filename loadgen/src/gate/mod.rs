@@ -125,6 +125,13 @@ pub fn markdown(run: &Run, gates: &[Gate], performance: Option<&Performance>) ->
         crate::report::page::name_of(&run.profile.name),
         run.environment.git_commit.get(..10).unwrap_or("?")
     );
+    if !run.environment.test_knobs.is_empty() {
+        let _ = writeln!(
+            out,
+            "Test-only settings were on (the shop broken on purpose): `{}`.\n",
+            run.environment.test_knobs.join("`, `")
+        );
+    }
     let _ = writeln!(out, "| gate | result | found |\n| --- | --- | --- |");
     for gate in gates {
         let _ = writeln!(

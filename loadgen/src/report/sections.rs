@@ -83,6 +83,7 @@ pub fn report(run: &Run, links: &Links) -> Result<String> {
         (faults(run)?)
         (cost(run)?)
         (diversify(run))
+        (interleaved(run))
         (audits(run))
         (reproduce(run))
         (files(links))
@@ -963,6 +964,42 @@ fn diversify(run: &Run) -> Markup {
     }
 }
 
+/// The interleaved scenario's figures, as the regression gate reads them: one value per
+/// round and their median.
+fn interleaved(run: &Run) -> Markup {
+    let figures = crate::gate::figures::figures(run);
+    let rounds = figures.iter().map(|f| f.rounds.len()).max().unwrap_or(0);
+    html! {
+        @if !figures.is_empty() {
+            section id="interleaved" {
+                h2 { "In-run ratios (the regression gate's figures)" }
+                p {
+                    "The ceiling, the monolith and split measured in turns, the order reversed every round; "
+                    "each figure divides two measurements of the same round (component times excepted: "
+                    "microseconds per call in the mix, where the component runs). "
+                    code { "loadgen check RUN_DIR --baseline results/baseline/ci.json" }
+                    " judges them."
+                }
+                table {
+                    tr {
+                        th { "figure" } th { "worse when" }
+                        @for round in 1..=rounds { th.num { "round " (round) } }
+                        th.num { "median" }
+                    }
+                    @for f in &figures {
+                        tr {
+                            td { (f.name) }
+                            td { (match f.worse { crate::gate::figures::Worse::Higher => "higher", crate::gate::figures::Worse::Lower => "lower" }) }
+                            @for round in 0..rounds { td.num { (number(f.rounds.get(round).copied(), 3)) } }
+                            td.num { (number(crate::gate::stats::median(&f.rounds), 3)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every consistency audit, with its violations.
 fn audits(run: &Run) -> Markup {
     let mut rows = Vec::new();
@@ -1045,6 +1082,9 @@ fn reproduce(run: &Run) -> Markup {
                 tr { th { "seed" } td { (run.seed) } }
                 tr { th { "timer bias" } td { "p50 " (number(Some(run.timer_bias.p50_us), 1)) " us, p99 " (number(Some(run.timer_bias.p99_us), 1)) " us" } }
                 tr { th { "mix" } td { (run.mix.to_string()) } }
+                @if !e.test_knobs.is_empty() {
+                    tr { th { "test-only settings" } td { (e.test_knobs.join(", ")) " (the shop broken on purpose)" } }
+                }
             }
             h3 { "Profile" }
             pre { (pretty(&run.profile)) }
