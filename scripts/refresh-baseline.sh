@@ -8,10 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-case "$runs" in '' | *[!0-9]* | 0 | 1 | 2)
-    echo "usage: $0 [RUNS]: at least 3 runs (the spread between them sets each tolerance)" >&2
-    exit 2 ;;
+case "$runs" in
+    '' | *[!0-9]*) runs=0 ;;
 esac
+if [ "$((10#$runs))" -lt 3 ]; then
+    echo "usage: $0 [RUNS]: at least 3 runs (the spread between them sets each tolerance)" >&2
+    exit 2
+fi
+runs=$((10#$runs))
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
     echo "the tree has uncommitted changes: a baseline must name the commit it measured" >&2
     exit 2

@@ -23,7 +23,7 @@ use crate::journeys::{Action, Mix};
 use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure_during};
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
-use crate::scrape::{CallTime, component_times};
+use crate::scrape::{CallTime, between, component_times};
 
 /// The interleaved scenario's load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,15 +168,7 @@ async fn turn(
         )
         .await?;
         let after = component_times(deployment).await;
-        let before = observed.beside;
-        let component_times = after
-            .into_iter()
-            .map(|(component, time)| {
-                let since = time.since(&before.get(&component).copied().unwrap_or_default());
-                (component, since)
-            })
-            .filter(|(_, time)| time.calls > 0)
-            .collect();
+        let component_times = between(&observed.beside, &after);
         let mut measurement = observed.measurement;
         let again = measurement.verdict == Verdict::GeneratorLimited && attempt.is_empty();
         measurement.retried = again;

@@ -333,11 +333,14 @@ impl Session<'_> {
                     &format!("interleaved-{}", system.name()),
                 );
                 let body = (system == System::Ceiling).then_some(self.body.as_path());
-                let deployment = Deployment::start(system, &options, body).await?;
+                deployments.push(Deployment::start(system, &options, body).await?);
                 if system != System::Ceiling && !self.body.exists() {
-                    capture_page(&deployment.url, &self.body).await?;
+                    let url = deployments
+                        .last()
+                        .map(|d| d.url.clone())
+                        .unwrap_or_default();
+                    capture_page(&url, &self.body).await?;
                 }
-                deployments.push(deployment);
             }
             // Turns go ceiling, monolith, split (and back).
             deployments.rotate_right(1);
@@ -348,19 +351,24 @@ impl Session<'_> {
             interleaved::run(&sides, &opts.mix, &opts.profile, self.bench, phase).await
         })
         .await;
-        let mut results = Vec::new();
-        let mut outcome = measured.map(|turns| {
-            for (deployment, turns) in deployments.iter().zip(turns) {
-                results.push((
-                    Scenario::Interleaved,
-                    SystemResult {
-                        turns,
-                        process_events: deployment.events(),
-                        ..SystemResult::empty(deployment.system)
-                    },
-                ));
-            }
-        });
+        // Every deployment's events, whatever happened (a crash is a finding); the turns
+        // when the scenario finished.
+        let (turns, mut outcome) = match measured {
+            Ok(turns) => (turns, Ok(())),
+            Err(e) => (Vec::new(), Err(e)),
+        };
+        let mut turns = turns.into_iter();
+        let results = deployments
+            .iter()
+            .map(|deployment| {
+                let result = SystemResult {
+                    turns: turns.next().unwrap_or_default(),
+                    process_events: deployment.events(),
+                    ..SystemResult::empty(deployment.system)
+                };
+                (Scenario::Interleaved, result)
+            })
+            .collect();
         for deployment in deployments {
             self.progress.phase(
                 &format!("interleaved: stopping {}", deployment.system.name()),

@@ -139,17 +139,40 @@ pub async fn pages(deployment: &Deployment) -> Vec<(String, String)> {
     pages
 }
 
-/// Time spent in each component so far, over the processes hosting it.
-pub async fn component_times(deployment: &Deployment) -> BTreeMap<Component, CallTime> {
-    let mut times: BTreeMap<Component, CallTime> = BTreeMap::new();
-    for (process, page) in pages(deployment).await {
-        for (component, time) in call_times(&process, &page) {
-            let total = times.entry(component).or_default();
-            total.calls += time.calls;
-            total.seconds += time.seconds;
+/// Time spent so far in each component each process hosts, by process name.
+pub async fn component_times(deployment: &Deployment) -> ByProcess {
+    pages(deployment)
+        .await
+        .into_iter()
+        .map(|(process, page)| {
+            let times = call_times(&process, &page);
+            (process, times)
+        })
+        .filter(|(_, times)| !times.is_empty())
+        .collect()
+}
+
+/// Component times by process (`monolith`, `catalog-0`).
+pub type ByProcess = BTreeMap<String, BTreeMap<Component, CallTime>>;
+
+/// What each component did between two readings, over the processes read both times
+/// (one that missed a reading, down or slow to answer, is left out rather than counted
+/// from zero).
+pub fn between(before: &ByProcess, after: &ByProcess) -> BTreeMap<Component, CallTime> {
+    let mut total: BTreeMap<Component, CallTime> = BTreeMap::new();
+    for (process, now) in after {
+        let Some(then) = before.get(process) else {
+            continue;
+        };
+        for (component, time) in now {
+            let done = time.since(&then.get(component).copied().unwrap_or_default());
+            let sum = total.entry(*component).or_default();
+            sum.calls += done.calls;
+            sum.seconds += done.seconds;
         }
     }
-    times
+    total.retain(|_, time| time.calls > 0);
+    total
 }
 
 #[cfg(test)]
@@ -199,6 +222,30 @@ shop_process_info{architecture=\"split\",role=\"catalog\",preset=\"bare\"} 1
         assert_eq!(times[&Component::Inventory].mean_us(), Some(500.0));
         assert!(call_times("gateway", PAGE).is_empty());
         assert_eq!(CallTime::default().mean_us(), None);
+    }
+
+    #[test]
+    fn a_process_read_only_once_is_left_out_of_the_difference() {
+        let reading =
+            |calls, seconds| BTreeMap::from([(Component::Catalog, CallTime { calls, seconds })]);
+        let before = ByProcess::from([
+            ("catalog-0".to_owned(), reading(10, 1.0)),
+            ("catalog-1".to_owned(), reading(5, 0.5)),
+        ]);
+        let after = ByProcess::from([
+            ("catalog-0".to_owned(), reading(30, 2.0)),
+            // catalog-1 did not answer the second time; catalog-2 the first.
+            ("catalog-2".to_owned(), reading(1000, 100.0)),
+        ]);
+        let done = between(&before, &after);
+        assert_eq!(
+            done[&Component::Catalog],
+            CallTime {
+                calls: 20,
+                seconds: 1.0
+            }
+        );
+        assert!(between(&after, &after).is_empty());
     }
 
     #[test]

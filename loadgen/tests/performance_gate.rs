@@ -1,8 +1,9 @@
 //! The performance gate as a pipeline runs it, on a real run of the interleaved
 //! scenario (`tests/fixtures/ci-run.json`): `loadgen baseline` makes a baseline of it,
 //! `loadgen check --baseline` passes the run against its own baseline, and fails a copy
-//! made slower where it counts, naming what got slower. Bad baselines are refused
-//! (exit 2), and a baseline from another machine is shown, not judged.
+//! made slower where it counts, naming what got slower, and fails a run that never
+//! reached its interleaved turns. Bad baselines are refused (exit 2), and a baseline
+//! from another machine is shown, not judged.
 
 mod report_fixture;
 
@@ -24,11 +25,22 @@ fn loadgen(args: &[&Path]) -> Output {
         .unwrap()
 }
 
-/// The fixture's baseline, written under `scratch`.
+/// A baseline made of the fixture three times (as three runs), written under
+/// `scratch`: no spread between them, so every tolerance is the floor.
 fn baseline(scratch: &Path) -> PathBuf {
-    let dir = report_fixture::run_dir_with(scratch, "baseline-run", &ci_run());
+    let dirs: Vec<PathBuf> = ["a", "b", "c"]
+        .into_iter()
+        .map(|id| {
+            let mut run = ci_run();
+            run["run_id"] = format!("baseline-{id}").into();
+            report_fixture::run_dir_with(scratch, &format!("baseline-{id}"), &run)
+        })
+        .collect();
     let file = scratch.join("baseline").join("ci.json");
-    let out = loadgen(&["baseline".as_ref(), &dir, "--out".as_ref(), &file]);
+    let mut args: Vec<&Path> = vec!["baseline".as_ref()];
+    args.extend(dirs.iter().map(PathBuf::as_path));
+    args.extend(["--out".as_ref(), file.as_path()]);
+    let out = loadgen(&args);
     assert!(
         out.status.success(),
         "{}",
@@ -164,13 +176,6 @@ fn baselines_that_cannot_judge_the_run_are_refused_as_bad_input() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("nope.json"), "{stderr}");
 
-    // A run without the interleaved scenario has nothing to compare.
-    let mut other = report_fixture::json();
-    other["profile"]["name"] = "ci".into();
-    let (code, _, stderr) = check(scratch.path(), &other, &file);
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("no interleaved turns"), "{stderr}");
-
     let mut quick: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     quick["profile"] = "quick".into();
     std::fs::write(&file, quick.to_string()).unwrap();
@@ -185,14 +190,53 @@ fn baselines_that_cannot_judge_the_run_are_refused_as_bad_input() {
 }
 
 #[test]
+fn a_run_that_never_reached_its_interleaved_turns_fails_the_gate() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut stopped = report_fixture::json();
+    stopped["profile"]["name"] = "ci".into();
+    let (code, summary, stderr) = check(scratch.path(), &stopped, &file);
+    assert_eq!(code, Some(1), "{summary}{stderr}");
+    assert!(
+        summary.contains("the run has no interleaved turns"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_baseline_needs_three_runs() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = report_fixture::run_dir_with(scratch.path(), "one", &ci_run());
+    // The same run three times is one run.
+    let out = loadgen(&[
+        "baseline".as_ref(),
+        &dir,
+        &dir,
+        &dir,
+        "--out".as_ref(),
+        &scratch.path().join("b.json"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at least 3 different runs"), "{stderr}");
+}
+
+#[test]
 fn a_baseline_is_made_of_clean_runs_only() {
     let scratch = tempfile::tempdir().unwrap();
     let mut invalid = ci_run();
+    invalid["run_id"] = "invalid".into();
     invalid["valid"] = false.into();
     invalid["invalid_because"] = vec!["the generator fell behind"].into();
     let dir = report_fixture::run_dir_with(scratch.path(), "invalid", &invalid);
+    let clean = report_fixture::run_dir_with(scratch.path(), "clean", &ci_run());
+    let mut other = ci_run();
+    other["run_id"] = "other".into();
+    let other = report_fixture::run_dir_with(scratch.path(), "other", &other);
     let out = loadgen(&[
         "baseline".as_ref(),
+        &clean,
+        &other,
         &dir,
         "--out".as_ref(),
         &scratch.path().join("b.json"),
@@ -222,4 +266,31 @@ fn the_report_shows_every_figure_the_gate_judges() {
         let name = figure["name"].as_str().unwrap();
         assert!(section.contains(name), "{name} not in the report");
     }
+}
+
+#[test]
+fn advisory_reports_a_regression_without_failing_the_run() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut run = ci_run();
+    for turn in turns(&mut run, "monolith") {
+        if let Some(catalog) = turn["component_times"].get_mut("catalog") {
+            scale(&mut catalog["seconds"], 1.3);
+        }
+    }
+    let dir = report_fixture::run_dir_with(scratch.path(), "advised", &run);
+    let out = loadgen(&[
+        "check".as_ref(),
+        &dir,
+        "--baseline".as_ref(),
+        &file,
+        "--advisory".as_ref(),
+    ]);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains("| no performance regression (advisory) | pass | advisory"),
+        "{summary}"
+    );
+    assert!(summary.contains("catalog got slower"), "{summary}");
 }

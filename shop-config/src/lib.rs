@@ -101,7 +101,8 @@ pub struct ShopSettings {
     /// TEST ONLY, breaks the books: a failed checkout that may have been charged is not
     /// refunded. It exists to show that the audit and `loadgen check` catch a broken
     /// invariant; off by default, never for a real shop.
-    #[arg(long, env = "SHOP_TEST_SKIP_REFUNDS", hide = true)]
+    #[arg(long, env = "SHOP_TEST_SKIP_REFUNDS", hide = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub test_skip_refunds: bool,
 
     /// TEST ONLY: one component slower from the start, as COMPONENT=SHARE

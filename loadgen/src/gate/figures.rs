@@ -175,7 +175,8 @@ impl<'a> Turns<'a> {
                 let split = p50(self.get((System::Split, page), round)?)?;
                 let monolith = p50(self.get((System::Monolith, page), round)?)?;
                 let bare = p50(self.get((System::Ceiling, page), round)?)?;
-                (bare > 0.0).then(|| (split - monolith) / calls / bare)
+                // What split adds: a round where it added nothing has no ratio to take.
+                (bare > 0.0 && split > monolith).then(|| (split - monolith) / calls / bare)
             })
             .collect();
         Figure {
@@ -208,6 +209,17 @@ impl<'a> Turns<'a> {
                 rounds,
             })
             .collect()
+    }
+}
+
+/// The components `component` calls while it works, as the shop wires them (orders'
+/// `OrdersDeps`, the cart's catalog): their time is inside its time.
+pub fn callees(component: Component) -> &'static [Component] {
+    use Component::*;
+    match component {
+        Orders => &[Cart, Catalog, Inventory, Payments],
+        Cart => &[Catalog],
+        Catalog | Inventory | Payments | Recommendations | Users => &[],
     }
 }
 

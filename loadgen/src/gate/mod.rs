@@ -16,11 +16,12 @@
 //! # The performance gate
 //!
 //! A figure regresses when its median over the run's rounds is worse than the
-//! baseline's by more than its tolerance (twice the largest distance of one baseline
+//! baseline's by more than its tolerance (three times the largest distance of one baseline
 //! run's median from all of them together, and at least [`baseline::MIN_TOLERANCE`]:
 //! more than clean runs differ by), and the better end of its 90% bootstrap interval is
 //! still worse (not one round's luck). A regression in a component's figure names the
-//! component. Against a baseline from another machine class, the figures are shown and
+//! component; a component's time includes the calls it makes to others, so a caller
+//! that moved with a component it calls is said to have moved with it, not named. Against a baseline from another machine class, the figures are shown and
 //! not judged: ratios travel better than absolute figures, not perfectly.
 
 pub mod baseline;
@@ -28,10 +29,12 @@ pub mod figures;
 pub mod hard;
 pub mod stats;
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
+use shop_domain::Component;
 
 pub use self::baseline::{Baseline, Judged, Verdict};
 pub use self::hard::{Gate, hard_gates};
@@ -47,18 +50,30 @@ pub struct Performance {
 }
 
 /// The performance gate of `run` against `baseline`. Fails on a regression; a figure
-/// the run lacks fails it too (a gate that silently measured less is not a pass).
+/// the run lacks or cannot compare fails it too (a gate that silently measured less is
+/// not a pass), as does a run with no interleaved turns at all (one that stopped early).
 pub fn performance(run: &Run, baseline: Baseline) -> Performance {
-    let (judged, missing) = baseline::judge(&baseline, &figures::figures(run));
+    let found = figures::figures(run);
+    let (judged, missing) = baseline::judge(&baseline, &found);
     let comparable = baseline.same_machine(run);
+    let regressed: BTreeSet<Component> = judged
+        .iter()
+        .filter(|j| j.verdict == Verdict::Regressed)
+        .filter_map(|j| j.component)
+        .collect();
     let mut findings: Vec<String> = judged
         .iter()
         .filter(|j| j.verdict == Verdict::Regressed)
         .map(|j| {
-            let whose = j
-                .component
-                .map(|c| format!("{c} got slower: "))
-                .unwrap_or_default();
+            let whose = match j.component {
+                None => String::new(),
+                Some(c) => match figures::callees(c).iter().find(|d| regressed.contains(d)) {
+                    Some(callee) => format!(
+                        "{c} moved with {callee}, which it calls (its time includes those calls): "
+                    ),
+                    None => format!("{c} got slower: "),
+                },
+            };
             format!(
                 "{whose}{} is {} worse than the baseline (90% interval {} to {}; tolerance {})",
                 j.name,
@@ -69,11 +84,13 @@ pub fn performance(run: &Run, baseline: Baseline) -> Performance {
             )
         })
         .collect();
-    findings.extend(
-        missing
-            .iter()
-            .map(|name| format!("{name}: in the baseline, not measured in this run")),
-    );
+    if found.is_empty() {
+        findings.push(
+            "the run has no interleaved turns (it stopped before them, or did not run the ci profile's scenarios): nothing was measured to judge".to_owned(),
+        );
+    } else {
+        findings.extend(missing);
+    }
     let regressed = !findings.is_empty();
     if !comparable {
         findings.insert(
@@ -142,7 +159,9 @@ pub fn markdown(run: &Run, gates: &[Gate], performance: Option<&Performance>) ->
             cell(gate.findings.first().map_or("", String::as_str))
         );
     }
-    for gate in gates.iter().filter(|g| !g.passed) {
+    // Every finding of a failed gate, and of a passed one with more to say (an
+    // advisory or unjudged performance gate lists what it would have failed on).
+    for gate in gates.iter().filter(|g| !g.passed || g.findings.len() > 1) {
         let _ = writeln!(out, "\n### {}\n", gate.name);
         for finding in &gate.findings {
             let _ = writeln!(out, "- {}", finding.replace('\n', " "));
@@ -207,9 +226,30 @@ fn cell(text: &str) -> String {
 /// Runs the gates on `run`, read from `run_dir` (the performance gate too when a
 /// `baseline` is given: see [`read_fitting`]), writes `check.md` there, and returns the
 /// summary and whether every gate passed.
-pub fn check(run_dir: &Path, run: &Run, baseline: Option<Baseline>) -> Result<(String, bool)> {
+///
+/// `advisory` reports the performance gate without letting it fail the run.
+pub fn check(
+    run_dir: &Path,
+    run: &Run,
+    baseline: Option<Baseline>,
+    advisory: bool,
+) -> Result<(String, bool)> {
     let mut gates = hard_gates(run);
-    let performance = baseline.map(|baseline| performance(run, baseline));
+    let performance = baseline.map(|baseline| {
+        let mut performance = performance(run, baseline);
+        if advisory {
+            performance.gate.name = "no performance regression (advisory)";
+            if !performance.gate.passed {
+                performance.gate.passed = true;
+                performance.gate.findings.insert(
+                    0,
+                    "advisory (--advisory): these would fail the gate; reported, not failed"
+                        .to_owned(),
+                );
+            }
+        }
+        performance
+    });
     gates.extend(performance.iter().map(|p| p.gate.clone()));
     let summary = markdown(run, &gates, performance.as_ref());
     let path = run_dir.join("check.md");
@@ -217,21 +257,21 @@ pub fn check(run_dir: &Path, run: &Run, baseline: Option<Baseline>) -> Result<(S
     Ok((summary, gates.iter().all(|g| g.passed)))
 }
 
-/// The baseline at `path`, if it can judge `run`: same profile, and the run has the
-/// interleaved turns the figures come from.
+/// The baseline at `path`, if it can judge `run`: it reads, has figures, and is of the
+/// run's profile (a run that stopped before its interleaved turns is judged, and fails).
 pub fn read_fitting(path: &Path, run: &Run) -> Result<Baseline> {
     let baseline = Baseline::read(path)?;
+    ensure!(
+        !baseline.figures.is_empty(),
+        "{} holds no figures: make it again with `loadgen baseline`",
+        path.display()
+    );
     ensure!(
         baseline.profile == run.profile.name,
         "the baseline is of the {} profile and run {} of the {} profile: their figures do not compare",
         baseline.profile_name(),
         run.run_id,
         crate::report::page::name_of(&run.profile.name)
-    );
-    ensure!(
-        !figures::figures(run).is_empty(),
-        "run {} has no interleaved turns to compare (run it with --profile ci)",
-        run.run_id
     );
     Ok(baseline)
 }

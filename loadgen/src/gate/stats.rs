@@ -39,9 +39,13 @@ pub struct Change {
 
 /// How much worse `run` is than `baseline`, `worse(run_median, baseline_median)` (for
 /// example `run / baseline - 1` where higher is worse), with its bootstrap interval;
-/// `None` when either side has no value.
+/// `None` when either side has no value or the change is not a number (a median of 0
+/// to divide by).
 pub fn change(baseline: &[f64], run: &[f64], worse: impl Fn(f64, f64) -> f64) -> Option<Change> {
     let estimate = worse(median(run)?, median(baseline)?);
+    if !estimate.is_finite() {
+        return None;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     let mut draws: Vec<f64> = (0..RESAMPLES)
         .filter_map(|_| {
@@ -49,8 +53,11 @@ pub fn change(baseline: &[f64], run: &[f64], worse: impl Fn(f64, f64) -> f64) ->
             let r = median(&resample(run, &mut rng))?;
             Some(worse(r, b))
         })
-        .filter(|d| d.is_finite())
         .collect();
+    // A resample whose change is not a number makes the interval unknown, not narrower.
+    if draws.iter().any(|d| !d.is_finite()) {
+        return None;
+    }
     draws.sort_by(f64::total_cmp);
     let at = |q: f64| draws[((draws.len() - 1) as f64 * q).round() as usize];
     Some(Change {
@@ -104,5 +111,8 @@ mod tests {
         let (a, b) = ([1.0, 1.1, 0.9, 1.05], [1.2, 1.0, 1.1, 1.3]);
         assert_eq!(change(&a, &b, slower), change(&a, &b, slower));
         assert_eq!(change(&[], &b, slower), None);
+        // Nothing to divide by: no change can be told.
+        assert_eq!(change(&[0.0, 0.0], &b, slower), None);
+        assert_eq!(change(&[0.0, 1.0, 1.0], &b, slower), None);
     }
 }
