@@ -75,6 +75,18 @@ fn turns<'a>(run: &'a mut Value, system: &str) -> impl Iterator<Item = &'a mut V
         .flat_map(|r| r["turns"].as_array_mut().unwrap())
 }
 
+/// The fixture with split's CPU per request 30% higher in every turn.
+fn split_costing_more() -> Value {
+    let mut run = ci_run();
+    for turn in turns(&mut run, "split") {
+        scale(
+            &mut turn["measurement"]["cost"]["sut_cpu_us_per_request"],
+            1.3,
+        );
+    }
+    run
+}
+
 fn scale(value: &mut Value, by: f64) {
     *value = (value.as_f64().unwrap() * by).into();
 }
@@ -128,13 +140,7 @@ fn a_slower_catalog_fails_the_gate_and_the_summary_names_catalog() {
 fn split_costing_more_cpu_fails_the_split_over_monolith_ratio() {
     let scratch = tempfile::tempdir().unwrap();
     let file = baseline(scratch.path());
-    let mut run = ci_run();
-    for turn in turns(&mut run, "split") {
-        scale(
-            &mut turn["measurement"]["cost"]["sut_cpu_us_per_request"],
-            1.3,
-        );
-    }
+    let run = split_costing_more();
     let (code, summary, _) = check(scratch.path(), &run, &file);
     assert_eq!(code, Some(1), "{summary}");
     assert!(
@@ -151,13 +157,7 @@ fn a_baseline_from_another_machine_is_shown_and_not_judged() {
     let mut other: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     other["cpu_model"] = "Another CPU".into();
     std::fs::write(&file, other.to_string()).unwrap();
-    let mut run = ci_run();
-    for turn in turns(&mut run, "split") {
-        scale(
-            &mut turn["measurement"]["cost"]["sut_cpu_us_per_request"],
-            1.3,
-        );
-    }
+    let run = split_costing_more();
     let (code, summary, _) = check(scratch.path(), &run, &file);
     assert_eq!(code, Some(0), "{summary}");
     assert!(
