@@ -318,6 +318,8 @@ mod tests {
 
     #[test]
     fn a_slower_component_is_a_regression_named_for_it_and_noise_is_not() {
+        // Thousands of resamples: a core's worth, kept apart from the timing tests.
+        let _alone = crate::TIMING_TESTS.blocking_lock();
         let reference = figure(vec![
             vec![1.00, 1.01, 0.99, 1.00, 1.02, 0.98],
             vec![1.01, 1.00, 0.99, 1.01, 1.00, 1.00],
@@ -348,6 +350,8 @@ mod tests {
 
     #[test]
     fn where_lower_is_worse_a_drop_is_the_regression() {
+        // Thousands of resamples: a core's worth, kept apart from the timing tests.
+        let _alone = crate::TIMING_TESTS.blocking_lock();
         let mut reference = figure(vec![vec![0.50, 0.51, 0.49, 0.50]]);
         reference.worse = Worse::Lower;
         let base = baseline(vec![reference.clone()]);

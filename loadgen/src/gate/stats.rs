@@ -91,6 +91,8 @@ mod tests {
 
     #[test]
     fn a_clear_shift_has_an_interval_that_excludes_no_change() {
+        // Thousands of resamples: a core's worth, kept apart from the timing tests.
+        let _alone = crate::TIMING_TESTS.blocking_lock();
         let baseline = [1.00, 1.02, 0.98, 1.01, 0.99, 1.00];
         let run = [1.12, 1.10, 1.09, 1.11, 1.13, 1.10];
         let change = change(&baseline, &run, slower).unwrap();
@@ -100,6 +102,8 @@ mod tests {
 
     #[test]
     fn the_same_sample_twice_is_no_change_and_its_interval_spans_zero() {
+        // Thousands of resamples: a core's worth, kept apart from the timing tests.
+        let _alone = crate::TIMING_TESTS.blocking_lock();
         let rounds = [1.0, 1.3, 0.8, 1.1, 0.9, 1.2];
         let change = change(&rounds, &rounds, slower).unwrap();
         assert_eq!(change.estimate, 0.0);
@@ -108,6 +112,8 @@ mod tests {
 
     #[test]
     fn the_interval_is_the_same_every_time() {
+        // Thousands of resamples: a core's worth, kept apart from the timing tests.
+        let _alone = crate::TIMING_TESTS.blocking_lock();
         let (a, b) = ([1.0, 1.1, 0.9, 1.05], [1.2, 1.0, 1.1, 1.3]);
         assert_eq!(change(&a, &b, slower), change(&a, &b, slower));
         assert_eq!(change(&[], &b, slower), None);
