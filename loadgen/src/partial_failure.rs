@@ -369,6 +369,35 @@ pub async fn run(
 
 /// Puts the fault in at `from` into the load, keeps it there (re-arming it when
 /// asked) for `during`, and takes it out.
+/// Injects the outage's fault. A crash fault can take its process down before the
+/// answer to injecting it comes back (a checkout's call to payments lands between the
+/// two): the process's exit, recorded by the supervisor, then shows it was armed.
+async fn arm(deployment: &Deployment, outage: &Outage) -> Result<()> {
+    let component = outage.component();
+    let exits = || {
+        deployment
+            .events()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Exited { .. }))
+            .filter(|e| crate::results::hosts(&e.process, &component.to_string()))
+            .count()
+    };
+    let before = exits();
+    let Err(error) = deployment.inject(&outage.injection).await else {
+        return Ok(());
+    };
+    if outage.crashes() {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if exits() > before {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Err(error)
+}
+
 async fn in_window(
     deployment: &Deployment,
     outage: &Outage,
@@ -379,7 +408,7 @@ async fn in_window(
     tokio::time::sleep_until((start + from).into()).await;
     let injected = Instant::now();
     let from_unix_ms = unix_ms(SystemTime::now());
-    deployment.inject(&outage.injection).await?;
+    arm(deployment, outage).await?;
     let until = injected + during;
     let mut rearmed = 0;
     if outage.rearm {
@@ -399,7 +428,7 @@ async fn in_window(
             let now = comebacks();
             if now > seen && Instant::now() < until {
                 seen = now;
-                deployment.inject(&outage.injection).await?;
+                arm(deployment, outage).await?;
                 rearmed += 1;
             }
         }

@@ -58,8 +58,13 @@ fn profile() -> Profile {
     profile
 }
 
+/// The tests of this file take turns: each deploys a whole shop under load and judges
+/// availability, which two of them at once on two cores would distort.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The crash-payments scenario against `system`, started with `extra` flags.
 async fn crash_payments(system: System, extra: &[&str]) -> (OutageResult, Vec<EventKind>) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let deployment = Deployment::start(system, &options(dir.path(), extra), None)
         .await
