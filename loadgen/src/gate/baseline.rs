@@ -22,10 +22,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// runs can agree by chance more closely than the next run will.
 pub const MIN_TOLERANCE: f64 = 0.05;
 
-/// How many times the baseline runs' own spread a change must clear. The spread of a
-/// few runs understates how far the next one can fall, and a run judges about twenty
-/// figures at once: three times it kept the clean runs measured here from alarming
-/// (BENCHMARKS.md, "The regression gate").
+/// How many of its standard deviations a run's median must move to count. The bound
+/// is a prediction interval's for one more run (the spread times `sqrt(1 + 1/runs)`),
+/// widened to three deviations because a run judges a dozen figures at once and the
+/// noise has longer tails than a normal's (BENCHMARKS.md, "The regression gate").
 pub const SPREAD_FACTOR: f64 = 3.0;
 
 /// The fewest runs a baseline is made of: the spread between them sets the tolerances.
@@ -65,21 +65,30 @@ impl BaselineFigure {
         self.runs.iter().flatten().copied().collect()
     }
 
-    /// The largest relative distance of one run's median from the pooled median.
-    pub fn spread(&self) -> f64 {
-        let Some(pooled) = median(&self.pooled()) else {
-            return 0.0;
-        };
-        self.runs
-            .iter()
-            .filter_map(|rounds| median(rounds))
-            .map(|m| (m / pooled - 1.0).abs())
-            .fold(0.0, f64::max)
+    /// The standard deviation of the runs' medians, relative to their mean: how far
+    /// apart clean runs of one tree fall. `None` under two runs.
+    pub fn spread(&self) -> Option<f64> {
+        let medians: Vec<f64> = self.runs.iter().filter_map(|r| median(r)).collect();
+        let n = medians.len() as f64;
+        let mean = medians.iter().sum::<f64>() / n;
+        if medians.len() < 2 || !(mean > 0.0) {
+            return None;
+        }
+        let variance = medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        Some(variance.sqrt() / mean)
     }
 
-    /// The change a run must show, beyond its interval, to count.
-    pub fn tolerance(&self) -> f64 {
-        (SPREAD_FACTOR * self.spread()).max(MIN_TOLERANCE)
+    /// The change a run must show, beyond its interval, to count: where one more clean
+    /// run's median stays, [`SPREAD_FACTOR`] deviations out, never under the floor.
+    /// `None` when the baseline has too few runs of it to say.
+    pub fn tolerance(&self) -> Option<f64> {
+        let runs = self.runs.iter().filter(|r| median(r).is_some()).count();
+        if runs < MIN_RUNS {
+            return None;
+        }
+        let spread = self.spread()?;
+        let next_run = (1.0 + 1.0 / runs as f64).sqrt();
+        Some((SPREAD_FACTOR * spread * next_run).max(MIN_TOLERANCE))
     }
 }
 
@@ -261,7 +270,13 @@ pub fn judge(baseline: &Baseline, run: &[Figure]) -> (Vec<Judged>, Vec<String>) 
             ));
             continue;
         };
-        let tolerance = reference.tolerance();
+        let Some(tolerance) = reference.tolerance() else {
+            missing.push(format!(
+                "{}: in fewer than {MIN_RUNS} baseline runs, too few to know its noise",
+                reference.name
+            ));
+            continue;
+        };
         let verdict = if change.estimate > tolerance && change.low > 0.0 {
             Verdict::Regressed
         } else if change.estimate < -tolerance && change.high < 0.0 {
@@ -308,12 +323,17 @@ mod tests {
     }
 
     #[test]
-    fn the_tolerance_is_thrice_the_runs_spread_and_never_under_the_floor() {
-        let tight = figure(vec![vec![1.0, 1.0], vec![1.0, 1.0]]);
-        assert_eq!(tight.tolerance(), MIN_TOLERANCE);
-        // Medians 1.0 and 1.1 around a pooled 1.05: each about 4.8% off.
-        let loose = figure(vec![vec![1.0, 1.0], vec![1.1, 1.1]]);
-        assert!((loose.tolerance() - 3.0 * 0.05 / 1.05).abs() < 1e-9);
+    fn the_tolerance_is_three_deviations_of_the_next_run_and_never_under_the_floor() {
+        let tight = figure(vec![vec![1.0, 1.0], vec![1.0, 1.0], vec![1.0, 1.0]]);
+        assert_eq!(tight.tolerance(), Some(MIN_TOLERANCE));
+        // Medians 1.0, 1.1 and 1.2: mean 1.1, deviation 0.1, so 9.09% of it.
+        let loose = figure(vec![vec![1.0, 1.0], vec![1.1, 1.1], vec![1.2, 1.2]]);
+        let spread = loose.spread().unwrap();
+        assert!((spread - 0.1 / 1.1).abs() < 1e-9, "{spread}");
+        let expected = 3.0 * spread * (1.0_f64 + 1.0 / 3.0).sqrt();
+        assert!((loose.tolerance().unwrap() - expected).abs() < 1e-9);
+        // Two runs cannot say how far a third falls.
+        assert_eq!(figure(vec![vec![1.0], vec![1.2]]).tolerance(), None);
     }
 
     #[test]
@@ -323,6 +343,7 @@ mod tests {
         let reference = figure(vec![
             vec![1.00, 1.01, 0.99, 1.00, 1.02, 0.98],
             vec![1.01, 1.00, 0.99, 1.01, 1.00, 1.00],
+            vec![0.99, 1.00, 1.01, 1.00, 0.99, 1.01],
         ]);
         let base = baseline(vec![reference.clone()]);
         let run = |rounds: Vec<f64>| Figure {
@@ -352,7 +373,11 @@ mod tests {
     fn where_lower_is_worse_a_drop_is_the_regression() {
         // Thousands of resamples: a core's worth, kept apart from the timing tests.
         let _alone = crate::TIMING_TESTS.blocking_lock();
-        let mut reference = figure(vec![vec![0.50, 0.51, 0.49, 0.50]]);
+        let mut reference = figure(vec![
+            vec![0.50, 0.51, 0.49, 0.50],
+            vec![0.51, 0.50, 0.50, 0.49],
+            vec![0.49, 0.50, 0.51, 0.50],
+        ]);
         reference.worse = Worse::Lower;
         let base = baseline(vec![reference.clone()]);
         let run = Figure {

@@ -10,11 +10,15 @@
 //! - hop cost: what split adds to the product page's p50 per internal call, over the
 //!   ceiling's p50 (a bare round trip);
 //! - each component's mean time per call in the mix, as the processes hosting it count
-//!   it: the one figure that is not a ratio, and the only one that can name a
-//!   component. A component that gets slower is slower in both architectures, so every
-//!   ratio between them stays put; and divided by anything else measured in the same
-//!   turn (the other components, the ceiling) it moved more from run to run than alone
-//!   (BENCHMARKS.md). It is judged only against a baseline from the same machine class.
+//!   it, over the load generator's CPU per request in the same turn, one figure per
+//!   component for both architectures (the geometric mean of the two): the only figures
+//!   that can name a component. A component that gets slower is slower in both
+//!   architectures, so every ratio between them stays put. The generator does the same
+//!   work for every request whatever answers it, so its CPU per request gauges how fast
+//!   the machine runs just then; divided by it, and the two architectures taken
+//!   together, a component's time moved between clean runs less than half as much as
+//!   in microseconds (BENCHMARKS.md, "The regression gate"). Dividing by the other
+//!   components or by the ceiling moved it more.
 
 use std::collections::BTreeMap;
 
@@ -103,9 +107,7 @@ pub fn figures(run: &Run) -> Vec<Figure> {
         ));
     }
     found.push(turns.hop_cost());
-    for system in [System::Monolith, System::Split] {
-        found.extend(turns.component_times(system));
-    }
+    found.extend(turns.component_times());
     found.retain(|f| !f.rounds.is_empty());
     found
 }
@@ -187,29 +189,51 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// Each component's mean time per call in `system`'s mix turns, in microseconds.
-    fn component_times(&self, system: System) -> Vec<Figure> {
+    /// Each component's time per call in the mix over the generator's CPU per request,
+    /// in every round that has both architectures' mix turns: the geometric mean of the
+    /// two architectures' values.
+    fn component_times(&self) -> Vec<Figure> {
+        let mix = Workload::Mix;
         let mut by_component: BTreeMap<Component, Vec<f64>> = BTreeMap::new();
         for round in self.rounds() {
-            let Some(turn) = self.get((system, Workload::Mix), round) else {
+            let (Some(monolith), Some(split)) = (
+                self.get((System::Monolith, mix), round),
+                self.get((System::Split, mix), round),
+            ) else {
                 continue;
             };
-            for (&component, time) in &turn.component_times {
-                if let Some(us) = time.mean_us() {
-                    by_component.entry(component).or_default().push(us);
+            for component in Component::ALL {
+                if let (Some(m), Some(s)) = (
+                    time_per_generator_request(monolith, component),
+                    time_per_generator_request(split, component),
+                ) {
+                    by_component
+                        .entry(component)
+                        .or_default()
+                        .push((m * s).sqrt());
                 }
             }
         }
         by_component
             .into_iter()
             .map(|(component, rounds)| Figure {
-                name: format!("{component} time per call, us ({})", system.name()),
+                name: format!(
+                    "{component} time per call / generator CPU per request (both architectures)"
+                ),
                 worse: Worse::Higher,
                 component: Some(component),
                 rounds,
             })
             .collect()
     }
+}
+
+/// `component`'s mean time per call in `turn` over the generator's CPU per request
+/// there: how many generator requests' worth of machine one call takes.
+fn time_per_generator_request(turn: &Turn, component: Component) -> Option<f64> {
+    let us = turn.component_times.get(&component)?.mean_us()?;
+    let generator = turn.measurement.cost.generator_cpu_us_per_request?;
+    (us > 0.0 && generator > 0.0).then(|| us / generator)
 }
 
 /// The components `component` calls while it works, as the shop wires them (orders'

@@ -16,13 +16,15 @@
 //! # The performance gate
 //!
 //! A figure regresses when its median over the run's rounds is worse than the
-//! baseline's by more than its tolerance (three times the largest distance of one baseline
-//! run's median from all of them together, and at least [`baseline::MIN_TOLERANCE`]:
-//! more than clean runs differ by), and the better end of its 90% bootstrap interval is
-//! still worse (not one round's luck). A regression in a component's figure names the
+//! baseline's by more than its tolerance, and the better end of its 90% bootstrap
+//! interval is still worse (not one round's luck). The tolerance is where one more
+//! clean run's median would stay: [`baseline::SPREAD_FACTOR`] standard deviations of the
+//! baseline runs' medians (as a prediction bound, `sqrt(1 + 1/runs)` wider), and at least
+//! [`baseline::MIN_TOLERANCE`]. A regression in a component's figure names the
 //! component; a component's time includes the calls it makes to others, so a caller
-//! that moved with a component it calls is said to have moved with it, not named. Against a baseline from another machine class, the figures are shown and
-//! not judged: ratios travel better than absolute figures, not perfectly.
+//! that moved with a component it calls is said to have moved with it, not named.
+//! Against a baseline from another machine class, the figures are shown and not
+//! judged: ratios travel better than absolute figures, not perfectly.
 
 pub mod baseline;
 pub mod figures;
