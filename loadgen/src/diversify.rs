@@ -19,7 +19,9 @@ use split::topology::Topology;
 
 use crate::deploy::Deployment;
 use crate::journeys::Mix;
-use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure};
+use crate::measure::{
+    Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure, with_one_retry,
+};
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
 
@@ -113,29 +115,30 @@ pub async fn run(
             );
             // A turn the generator limited is no figure of the server's: it is measured
             // once more (as a ramp step is), and the first stays in `turns`, marked.
-            for attempt in ["", "-again"] {
-                let load = Load {
-                    label: format!("diversify-{side}-{}{attempt}", round + 1),
-                    profile: RateProfile::constant(timing.rate, length)
-                        .map_err(anyhow::Error::msg)?,
-                    users: Profile::users_for(timing.rate),
-                    warm_up: profile.warm_up,
-                    deadline: profile.deadline,
-                    lag_tolerance: LAG_TOLERANCE,
-                };
-                let sut = Sut::of(deployment).await;
-                let shoppers = journey(mix.clone(), profile, bench.seed, None);
-                let mut measurement = measure(&sut, shoppers, &load, bench, profile.slo).await?;
-                let again = measurement.verdict == Verdict::GeneratorLimited && attempt.is_empty();
-                measurement.retried = again;
-                turns.push(Turn {
-                    side: side.to_owned(),
-                    measurement,
-                });
-                if !again {
-                    break;
-                }
-            }
+            turns.extend(
+                with_one_retry(
+                    |m| m.verdict == Verdict::GeneratorLimited,
+                    |turn: &mut Turn| &mut turn.measurement,
+                    async |again| {
+                        let load = Load {
+                            label: format!("diversify-{side}-{}{again}", round + 1),
+                            profile: RateProfile::constant(timing.rate, length)
+                                .map_err(anyhow::Error::msg)?,
+                            users: Profile::users_for(timing.rate),
+                            warm_up: profile.warm_up,
+                            deadline: profile.deadline,
+                            lag_tolerance: LAG_TOLERANCE,
+                        };
+                        let sut = Sut::of(deployment).await;
+                        let shoppers = journey(mix.clone(), profile, bench.seed, None);
+                        Ok(Turn {
+                            side: side.to_owned(),
+                            measurement: measure(&sut, shoppers, &load, bench, profile.slo).await?,
+                        })
+                    },
+                )
+                .await?,
+            );
         }
     }
     let components = moved(&turns, |m| {

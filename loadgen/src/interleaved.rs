@@ -20,7 +20,9 @@ use shop_domain::Component;
 
 use crate::deploy::{Deployment, System};
 use crate::journeys::{Action, Mix};
-use crate::measure::{Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure_during};
+use crate::measure::{
+    Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure_during, with_one_retry,
+};
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
 use crate::scrape::{CallTime, between, component_times};
@@ -139,48 +141,44 @@ async fn turn(
         Workload::ProductPage => (timing.page_rate, Mix::only(Action::ProductPage)),
         Workload::Mix => (timing.mix_rate, mix.clone()),
     };
-    let mut turns = Vec::new();
-    for attempt in ["", "-again"] {
-        let load = Load {
-            label: format!("interleaved-{}-{round}{attempt}", workload.name()),
-            profile: RateProfile::constant(rate, profile.warm_up + timing.length)
-                .map_err(anyhow::Error::msg)?,
-            users: Profile::users_for(rate),
-            warm_up: profile.warm_up,
-            deadline: profile.deadline,
-            lag_tolerance: LAG_TOLERANCE,
-        };
-        let sut = Sut::of(deployment).await;
-        let shoppers = journey(mix.clone(), profile, bench.seed, None);
-        // Component times over the measured stretch: from the warm-up's end to the
-        // load's (its last answers drain within the deadline, as the CPU's do).
-        let warm_up = profile.warm_up;
-        let observed = measure_during(
-            &sut,
-            shoppers,
-            &load,
-            bench,
-            profile.slo,
-            async |start: Instant| {
-                tokio::time::sleep_until((start + warm_up).into()).await;
-                Ok(component_times(deployment).await)
-            },
-        )
-        .await?;
-        let after = component_times(deployment).await;
-        let component_times = between(&observed.beside, &after);
-        let mut measurement = observed.measurement;
-        let again = measurement.verdict == Verdict::GeneratorLimited && attempt.is_empty();
-        measurement.retried = again;
-        turns.push(Turn {
-            round,
-            workload,
-            measurement,
-            component_times,
-        });
-        if !again {
-            break;
-        }
-    }
-    Ok(turns)
+    with_one_retry(
+        |m| m.verdict == Verdict::GeneratorLimited,
+        |turn: &mut Turn| &mut turn.measurement,
+        async |again| {
+            let load = Load {
+                label: format!("interleaved-{}-{round}{again}", workload.name()),
+                profile: RateProfile::constant(rate, profile.warm_up + timing.length)
+                    .map_err(anyhow::Error::msg)?,
+                users: Profile::users_for(rate),
+                warm_up: profile.warm_up,
+                deadline: profile.deadline,
+                lag_tolerance: LAG_TOLERANCE,
+            };
+            let sut = Sut::of(deployment).await;
+            let shoppers = journey(mix.clone(), profile, bench.seed, None);
+            // Component times over the measured stretch: from the warm-up's end to the
+            // load's (its last answers drain within the deadline, as the CPU's do).
+            let warm_up = profile.warm_up;
+            let observed = measure_during(
+                &sut,
+                shoppers,
+                &load,
+                bench,
+                profile.slo,
+                async |start: Instant| {
+                    tokio::time::sleep_until((start + warm_up).into()).await;
+                    Ok(component_times(deployment).await)
+                },
+            )
+            .await?;
+            let after = component_times(deployment).await;
+            Ok(Turn {
+                round,
+                workload,
+                measurement: observed.measurement,
+                component_times: between(&observed.beside, &after),
+            })
+        },
+    )
+    .await
 }

@@ -327,7 +327,8 @@ fn report(args: ReportArgs) -> ExitCode {
     }
 }
 
-/// The gate: 0 passed, 1 a gate failed, 2 no readable run in the folder.
+/// The gate: 0 passed, 1 a gate failed, 2 bad input (no readable run in the folder, a
+/// baseline that cannot judge it, or a folder `check.md` cannot be written to).
 fn check(args: CheckArgs) -> ExitCode {
     let run = match loadgen::report::load(&args.run_dir) {
         Ok(run) => run,
@@ -338,16 +339,19 @@ fn check(args: CheckArgs) -> ExitCode {
         Some(Ok(baseline)) => Some(baseline),
         Some(Err(e)) => return bad_input(format!("{e:#}")),
     };
-    match gate::check(&args.run_dir, &run, baseline, args.advisory) {
-        Ok((summary, passed)) => {
-            print!("{summary}");
-            if passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => failed(e),
+    let (summary, passed) = gate::check(&run, baseline, args.advisory);
+    print!("{summary}");
+    let path = args.run_dir.join("check.md");
+    if let Err(e) = std::fs::write(&path, &summary) {
+        return bad_input(format!(
+            "writing {}: {e} (the summary above is the gate's verdict)",
+            path.display()
+        ));
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -295,6 +295,29 @@ pub async fn measure<J: Journey>(
     Ok(observed.measurement)
 }
 
+/// Runs `attempt` once, and once more when `retry` says its measurement does not stand
+/// (a hiccup of a shared machine should not decide a figure): the first is then kept,
+/// marked `retried`, and the second stands for it. `attempt` is handed the suffix for
+/// its label, `""` then `"-again"`; `measurement` finds the measurement in what it
+/// returns. Every attempt is returned, in order.
+pub async fn with_one_retry<T>(
+    retry: impl Fn(&Measurement) -> bool,
+    measurement: fn(&mut T) -> &mut Measurement,
+    mut attempt: impl AsyncFnMut(&'static str) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut attempts = Vec::new();
+    for suffix in ["", "-again"] {
+        let mut found = attempt(suffix).await?;
+        let again = suffix.is_empty() && retry(measurement(&mut found));
+        measurement(&mut found).retried = again;
+        attempts.push(found);
+        if !again {
+            break;
+        }
+    }
+    Ok(attempts)
+}
+
 /// What [`measure_during`] found: the measurement, the run's record (for stretches
 /// finer than the whole: before, during and after a fault), and what ran beside.
 #[derive(Debug)]

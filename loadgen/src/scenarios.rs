@@ -36,7 +36,7 @@ use crate::audit::Ledger;
 use crate::deploy::Deployment;
 use crate::interleaved::InterleavedTiming;
 use crate::journeys::{Action, Mix, ShopJourney};
-use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure};
+use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure, with_one_retry};
 use crate::schedule::RateProfile;
 
 /// A scenario, by the name the command line takes.
@@ -494,36 +494,32 @@ pub async fn ramp(
     for index in 0..profile.ramp_max_steps {
         let rate = profile.ramp_rate(index);
         let length = profile.step + profile.warm_up;
-        // A step that is not kept is measured once more before the ramp ends on it:
-        // one hiccup of a shared machine should not decide a knee.
-        let mut verdict = Verdict::Kept;
-        let mut reasons = String::new();
-        for attempt in ["", "-again"] {
-            progress(
-                &format!("{label} step {} at {rate:.0} req/s{attempt}", index + 1),
-                length,
-            );
-            let load = Load {
-                label: format!("{label}-{rate:.0}{attempt}"),
-                profile: RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?,
-                users: Profile::users_for(rate),
-                warm_up: profile.warm_up,
-                deadline: profile.deadline,
-                lag_tolerance: crate::measure::LAG_TOLERANCE,
-            };
-            if let Some(previous) = steps.last_mut().filter(|_| !attempt.is_empty()) {
-                previous.retried = true;
-            }
-            let sut = Sut::of(deployment).await;
-            let journey = journey(mix.clone(), profile, bench.seed, None);
-            let step = measure(&sut, journey, &load, bench, profile.slo).await?;
-            verdict = step.verdict;
-            reasons = step.reasons.join("; ");
-            steps.push(step);
-            if verdict == Verdict::Kept {
-                break;
-            }
-        }
+        // A step that is not kept is measured once more before the ramp ends on it.
+        let tries = with_one_retry(
+            |step| step.verdict != Verdict::Kept,
+            |step| step,
+            async |again| {
+                progress(
+                    &format!("{label} step {} at {rate:.0} req/s{again}", index + 1),
+                    length,
+                );
+                let load = Load {
+                    label: format!("{label}-{rate:.0}{again}"),
+                    profile: RateProfile::constant(rate, length).map_err(anyhow::Error::msg)?,
+                    users: Profile::users_for(rate),
+                    warm_up: profile.warm_up,
+                    deadline: profile.deadline,
+                    lag_tolerance: crate::measure::LAG_TOLERANCE,
+                };
+                let sut = Sut::of(deployment).await;
+                let journey = journey(mix.clone(), profile, bench.seed, None);
+                measure(&sut, journey, &load, bench, profile.slo).await
+            },
+        )
+        .await?;
+        let last = tries.last().expect("a step is measured at least once");
+        let (verdict, reasons) = (last.verdict, last.reasons.join("; "));
+        steps.extend(tries);
         match verdict {
             Verdict::Kept => knee = Some(rate),
             Verdict::Saturated => {

@@ -1,7 +1,7 @@
 //! `loadgen check` on the report fixture, as a pipeline runs it: a clean run passes
 //! (exit 0); a broken invariant, an unexpected process exit or an invalid run each
 //! fail it (exit 1) and are named in the Markdown summary, which also lands in
-//! `check.md`.
+//! `check.md`; a folder that summary cannot be written to is bad input (exit 2).
 
 mod report_fixture;
 
@@ -76,6 +76,20 @@ fn a_clean_run_passes_and_leaves_its_summary() {
         std::fs::read_to_string(dir.join("check.md")).unwrap(),
         summary
     );
+}
+
+#[test]
+fn a_folder_it_cannot_write_its_summary_to_is_bad_input_not_a_failed_gate() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = report_fixture::run_dir_with(scratch.path(), "stuck", &report_fixture::json());
+    // A directory where check.md would go: no write succeeds, not even root's.
+    std::fs::create_dir(dir.join("check.md")).unwrap();
+    let out = check(&dir);
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{summary}{stderr}");
+    assert!(summary.starts_with("## loadgen check: passed"), "{summary}");
+    assert!(stderr.contains("check.md"), "{stderr}");
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! The performance gate as a pipeline runs it, on a real run of the interleaved
 //! scenario (`tests/fixtures/ci-run.json`): `loadgen baseline` makes a baseline of it,
 //! `loadgen check --baseline` passes the run against its own baseline, and fails a copy
-//! made slower where it counts, naming what got slower, and fails a run that never
-//! reached its interleaved turns. Bad baselines are refused (exit 2), and a baseline
-//! from another machine is shown, not judged.
+//! made slower where it counts, naming what got slower, passes one where the whole
+//! machine slowed, and fails a run that never reached its interleaved turns. Bad
+//! baselines are refused (exit 2), and a baseline from another machine is shown, not
+//! judged.
 
 mod report_fixture;
 
@@ -137,6 +138,33 @@ fn a_slower_catalog_fails_the_gate_and_the_summary_names_catalog() {
 }
 
 #[test]
+fn a_machine_slower_at_everything_is_not_a_slower_component() {
+    // Every component call 30% longer and the generator's CPU per request with it: the
+    // machine slowed, not the code. Each component figure divides the one by the other.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline(scratch.path());
+    let mut run = ci_run();
+    for system in ["monolith", "split"] {
+        for turn in turns(&mut run, system) {
+            for time in turn["component_times"]
+                .as_object_mut()
+                .unwrap()
+                .values_mut()
+            {
+                scale(&mut time["seconds"], 1.3);
+            }
+            scale(
+                &mut turn["measurement"]["cost"]["generator_cpu_us_per_request"],
+                1.3,
+            );
+        }
+    }
+    let (code, summary, stderr) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(0), "{summary}{stderr}");
+    assert!(!summary.contains("got slower"), "{summary}");
+}
+
+#[test]
 fn split_costing_more_cpu_fails_the_split_over_monolith_ratio() {
     let scratch = tempfile::tempdir().unwrap();
     let file = baseline(scratch.path());
@@ -204,21 +232,31 @@ fn a_run_that_never_reached_its_interleaved_turns_fails_the_gate() {
 }
 
 #[test]
-fn a_baseline_needs_three_runs() {
+fn a_baseline_needs_three_runs_each_counted_once() {
     let scratch = tempfile::tempdir().unwrap();
+    let out_file = scratch.path().join("b.json");
     let dir = report_fixture::run_dir_with(scratch.path(), "one", &ci_run());
-    // The same run three times is one run.
+    // The same run three times is one run, counted thrice in the spread: refused.
     let out = loadgen(&[
         "baseline".as_ref(),
         &dir,
         &dir,
         &dir,
         "--out".as_ref(),
-        &scratch.path().join("b.json"),
+        &out_file,
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is given twice"), "{stderr}");
+    // Two different runs cannot say how far a third falls.
+    let mut other = ci_run();
+    other["run_id"] = "another".into();
+    let two = report_fixture::run_dir_with(scratch.path(), "two", &other);
+    let out = loadgen(&["baseline".as_ref(), &dir, &two, "--out".as_ref(), &out_file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("at least 3 different runs"), "{stderr}");
+    assert!(!out_file.exists());
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use shop_domain::Component;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::figures::{Figure, Worse, figures};
 use super::stats::{Change, change, median};
@@ -22,11 +23,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// runs can agree by chance more closely than the next run will.
 pub const MIN_TOLERANCE: f64 = 0.05;
 
-/// How many of its standard deviations a run's median must move to count. The bound
-/// is a prediction interval's for one more run (the spread times `sqrt(1 + 1/runs)`),
-/// widened to three deviations because a run judges a dozen figures at once and the
-/// noise has longer tails than a normal's (BENCHMARKS.md, "The regression gate").
-pub const SPREAD_FACTOR: f64 = 3.0;
+/// How sure a tolerance is to hold a clean run: each is the one-sided prediction bound,
+/// at this level, for the median of one more run like the baseline's (Student's t on
+/// the runs' medians). A run judges about fifteen figures at once, so each gets 0.5%:
+/// under one clean run in thirteen would alarm by chance, were the figures independent
+/// and the noise normal (BENCHMARKS.md, "The regression gate", measures it).
+pub const PREDICTION_LEVEL: f64 = 0.995;
 
 /// The fewest runs a baseline is made of: the spread between them sets the tolerances.
 pub const MIN_RUNS: usize = 3;
@@ -69,26 +71,33 @@ impl BaselineFigure {
     /// apart clean runs of one tree fall. `None` under two runs.
     pub fn spread(&self) -> Option<f64> {
         let medians: Vec<f64> = self.runs.iter().filter_map(|r| median(r)).collect();
+        if medians.len() < 2 {
+            return None;
+        }
         let n = medians.len() as f64;
         let mean = medians.iter().sum::<f64>() / n;
-        if medians.len() < 2 || !(mean > 0.0) {
+        if mean.is_nan() || mean <= 0.0 {
             return None;
         }
         let variance = medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (n - 1.0);
         Some(variance.sqrt() / mean)
     }
 
-    /// The change a run must show, beyond its interval, to count: where one more clean
-    /// run's median stays, [`SPREAD_FACTOR`] deviations out, never under the floor.
-    /// `None` when the baseline has too few runs of it to say.
+    /// The change a run must show, beyond its interval, to count: the
+    /// [`PREDICTION_LEVEL`] bound for one more clean run's median, `t * spread *
+    /// sqrt(1 + 1/runs)` with t of `runs - 1` degrees of freedom, never under the floor.
+    /// `None` under [`MIN_RUNS`] runs of it, too few to know its noise.
     pub fn tolerance(&self) -> Option<f64> {
         let runs = self.runs.iter().filter(|r| median(r).is_some()).count();
         if runs < MIN_RUNS {
             return None;
         }
         let spread = self.spread()?;
+        let t = StudentsT::new(0.0, 1.0, (runs - 1) as f64)
+            .ok()?
+            .inverse_cdf(PREDICTION_LEVEL);
         let next_run = (1.0 + 1.0 / runs as f64).sqrt();
-        Some((SPREAD_FACTOR * spread * next_run).max(MIN_TOLERANCE))
+        Some((t * spread * next_run).max(MIN_TOLERANCE))
     }
 }
 
@@ -101,7 +110,12 @@ impl Baseline {
         };
         let mut ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
         ids.sort_unstable();
-        ids.dedup();
+        if let Some(twice) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            bail!(
+                "run {} is given twice: each run counts once in the spread",
+                twice[0]
+            );
+        }
         ensure!(
             ids.len() >= MIN_RUNS,
             "a baseline needs at least {MIN_RUNS} different runs (the spread between them sets each tolerance); given {}",
@@ -162,8 +176,15 @@ impl Baseline {
                         runs: Vec::new(),
                     })
                     .runs
-                    .push(rounds);
+                    .push(rounds.into_values().collect());
             }
+        }
+        if let Some(thin) = by_name.values().find(|f| f.runs.len() < MIN_RUNS) {
+            bail!(
+                "{} was measured in {} of the runs, fewer than {MIN_RUNS}: a baseline could not judge it",
+                thin.name,
+                thin.runs.len()
+            );
         }
         Ok(Self {
             schema_version: SCHEMA_VERSION,
@@ -255,14 +276,15 @@ pub fn judge(baseline: &Baseline, run: &[Figure]) -> (Vec<Judged>, Vec<String>) 
             continue;
         }
         let pooled = reference.pooled();
+        let values = figure.values();
         let worse = |r: f64, b: f64| match reference.worse {
             Worse::Higher => r / b - 1.0,
             Worse::Lower => b / r - 1.0,
         };
         let (Some(change), Some(b), Some(r)) = (
-            change(&pooled, &figure.rounds, worse),
+            change(&pooled, &values, worse),
             median(&pooled),
-            median(&figure.rounds),
+            median(&values),
         ) else {
             missing.push(format!(
                 "{}: cannot be compared (a median of 0, or no value)",
@@ -303,11 +325,17 @@ mod tests {
 
     fn figure(runs: Vec<Vec<f64>>) -> BaselineFigure {
         BaselineFigure {
-            name: "catalog time per call, us (monolith)".to_owned(),
+            name: "catalog time per call / generator CPU per request (every turn calling it)"
+                .to_owned(),
             worse: Worse::Higher,
             component: Some(Component::Catalog),
             runs,
         }
+    }
+
+    /// Rounds 1, 2, ... holding `values`.
+    fn numbered(values: Vec<f64>) -> BTreeMap<usize, f64> {
+        (1..).zip(values).collect()
     }
 
     fn baseline(figures: Vec<BaselineFigure>) -> Baseline {
@@ -323,15 +351,29 @@ mod tests {
     }
 
     #[test]
-    fn the_tolerance_is_three_deviations_of_the_next_run_and_never_under_the_floor() {
+    fn the_tolerance_is_a_prediction_bound_for_the_next_run_and_never_under_the_floor() {
         let tight = figure(vec![vec![1.0, 1.0], vec![1.0, 1.0], vec![1.0, 1.0]]);
         assert_eq!(tight.tolerance(), Some(MIN_TOLERANCE));
-        // Medians 1.0, 1.1 and 1.2: mean 1.1, deviation 0.1, so 9.09% of it.
+        // Medians 1.0, 1.1 and 1.2: mean 1.1, deviation 0.1, so 9.09% of it. Student's
+        // t of 2 degrees of freedom puts 0.5% above 9.925 (the tables' value).
         let loose = figure(vec![vec![1.0, 1.0], vec![1.1, 1.1], vec![1.2, 1.2]]);
         let spread = loose.spread().unwrap();
         assert!((spread - 0.1 / 1.1).abs() < 1e-9, "{spread}");
-        let expected = 3.0 * spread * (1.0_f64 + 1.0 / 3.0).sqrt();
-        assert!((loose.tolerance().unwrap() - expected).abs() < 1e-9);
+        let expected = 9.925 * spread * (1.0_f64 + 1.0 / 3.0).sqrt();
+        let tolerance = loose.tolerance().unwrap();
+        assert!(
+            (tolerance / expected - 1.0).abs() < 1e-3,
+            "{tolerance} vs {expected}"
+        );
+        // More runs with the same spread: a narrower bound (t of 7 degrees: 3.499).
+        let eight = figure((0..8).map(|i| vec![[1.0, 1.1, 1.2][i % 3]]).collect());
+        let spread = eight.spread().unwrap();
+        let expected = 3.499 * spread * (1.0_f64 + 1.0 / 8.0).sqrt();
+        let tolerance = eight.tolerance().unwrap();
+        assert!(
+            (tolerance / expected - 1.0).abs() < 1e-3,
+            "{tolerance} vs {expected}"
+        );
         // Two runs cannot say how far a third falls.
         assert_eq!(figure(vec![vec![1.0], vec![1.2]]).tolerance(), None);
     }
@@ -350,7 +392,7 @@ mod tests {
             name: reference.name.clone(),
             worse: Worse::Higher,
             component: Some(Component::Catalog),
-            rounds,
+            rounds: numbered(rounds),
         };
         let (judged, missing) = judge(&base, &[run(vec![1.11, 1.09, 1.10, 1.12, 1.10, 1.09])]);
         assert!(missing.is_empty());
@@ -384,7 +426,7 @@ mod tests {
             name: reference.name.clone(),
             worse: Worse::Lower,
             component: None,
-            rounds: vec![0.40, 0.41, 0.40, 0.39],
+            rounds: numbered(vec![0.40, 0.41, 0.40, 0.39]),
         };
         let (judged, _) = judge(&base, &[run]);
         assert_eq!(judged[0].verdict, Verdict::Regressed, "{judged:?}");

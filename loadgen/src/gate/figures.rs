@@ -9,16 +9,17 @@
 //! - split over monolith: p50, p99 and CPU per request, for the product page and the mix;
 //! - hop cost: what split adds to the product page's p50 per internal call, over the
 //!   ceiling's p50 (a bare round trip);
-//! - each component's mean time per call in the mix, as the processes hosting it count
-//!   it, over the load generator's CPU per request in the same turn, one figure per
-//!   component for both architectures (the geometric mean of the two): the only figures
-//!   that can name a component. A component that gets slower is slower in both
+//! - each component's mean time per call, as the processes hosting it count it, over the
+//!   load generator's CPU per request in the same turn; one figure per component, the
+//!   geometric mean over both architectures and every workload that calls it: the only
+//!   figures that can name a component. A component that gets slower is slower in both
 //!   architectures, so every ratio between them stays put. The generator does the same
 //!   work for every request whatever answers it, so its CPU per request gauges how fast
-//!   the machine runs just then; divided by it, and the two architectures taken
-//!   together, a component's time moved between clean runs less than half as much as
-//!   in microseconds (BENCHMARKS.md, "The regression gate"). Dividing by the other
-//!   components or by the ceiling moved it more.
+//!   the machine runs just then. Divided by it, a component's time moved less between
+//!   clean runs than in microseconds; divided by the other components or by the
+//!   ceiling, it moved more. Within a run the rounds scatter about as much as the
+//!   runs' medians do, so every turn that calls the component counts (BENCHMARKS.md,
+//!   "The regression gate", has the spreads).
 
 use std::collections::BTreeMap;
 
@@ -48,8 +49,16 @@ pub struct Figure {
     /// The component it is about, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component: Option<Component>,
-    /// One value per round, in round order (rounds without both sides are left out).
-    pub rounds: Vec<f64>,
+    /// Its value in each round, by round number (a round missing a side it needs is
+    /// left out).
+    pub rounds: BTreeMap<usize, f64>,
+}
+
+impl Figure {
+    /// Its values, in round order: the sample the gate judges.
+    pub fn values(&self) -> Vec<f64> {
+        self.rounds.values().copied().collect()
+    }
 }
 
 /// The figures of `run`'s interleaved scenario; empty when it has none.
@@ -154,7 +163,7 @@ impl<'a> Turns<'a> {
                     read(self.get(top, round)?)?,
                     read(self.get(bottom, round)?)?,
                 );
-                (a > 0.0 && b > 0.0).then(|| a / b)
+                (a > 0.0 && b > 0.0).then(|| (round, a / b))
             })
             .collect();
         Figure {
@@ -178,7 +187,7 @@ impl<'a> Turns<'a> {
                 let monolith = p50(self.get((System::Monolith, page), round)?)?;
                 let bare = p50(self.get((System::Ceiling, page), round)?)?;
                 // What split adds: a round where it added nothing has no ratio to take.
-                (bare > 0.0 && split > monolith).then(|| (split - monolith) / calls / bare)
+                (bare > 0.0 && split > monolith).then(|| (round, (split - monolith) / calls / bare))
             })
             .collect();
         Figure {
@@ -189,42 +198,52 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// Each component's time per call in the mix over the generator's CPU per request,
-    /// in every round that has both architectures' mix turns: the geometric mean of the
-    /// two architectures' values.
+    /// Each component's time per call over the generator's CPU per request, in every
+    /// turn that calls it: per round, the geometric mean over both architectures and
+    /// every workload that calls it in this run (the product page calls catalog,
+    /// inventory and recommendations too; the cart, payments and orders only the mix).
+    /// A round missing one of those turns is left out, so every round's value is a mean
+    /// over the same kinds of turn.
     fn component_times(&self) -> Vec<Figure> {
-        let mix = Workload::Mix;
-        let mut by_component: BTreeMap<Component, Vec<f64>> = BTreeMap::new();
-        for round in self.rounds() {
-            let (Some(monolith), Some(split)) = (
-                self.get((System::Monolith, mix), round),
-                self.get((System::Split, mix), round),
-            ) else {
-                continue;
-            };
-            for component in Component::ALL {
-                if let (Some(m), Some(s)) = (
-                    time_per_generator_request(monolith, component),
-                    time_per_generator_request(split, component),
-                ) {
-                    by_component
-                        .entry(component)
-                        .or_default()
-                        .push((m * s).sqrt());
-                }
+        let systems = [System::Monolith, System::Split];
+        let mut found = Vec::new();
+        for component in Component::ALL {
+            let called: Vec<Workload> = [Workload::ProductPage, Workload::Mix]
+                .into_iter()
+                .filter(|&w| {
+                    self.0.iter().any(|(&(_, workload, _), turn)| {
+                        workload == w && time_per_generator_request(turn, component).is_some()
+                    })
+                })
+                .collect();
+            let rounds: BTreeMap<usize, f64> = self
+                .rounds()
+                .into_iter()
+                .filter_map(|round| {
+                    let logs = called
+                        .iter()
+                        .flat_map(|&workload| systems.map(|system| (system, workload)))
+                        .map(|key| {
+                            time_per_generator_request(self.get(key, round)?, component)
+                                .map(f64::ln)
+                        })
+                        .collect::<Option<Vec<f64>>>()?;
+                    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+                    Some((round, mean.exp()))
+                })
+                .collect();
+            if !called.is_empty() && !rounds.is_empty() {
+                found.push(Figure {
+                    name: format!(
+                        "{component} time per call / generator CPU per request (every turn calling it)"
+                    ),
+                    worse: Worse::Higher,
+                    component: Some(component),
+                    rounds,
+                });
             }
         }
-        by_component
-            .into_iter()
-            .map(|(component, rounds)| Figure {
-                name: format!(
-                    "{component} time per call / generator CPU per request (both architectures)"
-                ),
-                worse: Worse::Higher,
-                component: Some(component),
-                rounds,
-            })
-            .collect()
+        found
     }
 }
 

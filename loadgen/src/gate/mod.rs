@@ -17,9 +17,9 @@
 //!
 //! A figure regresses when its median over the run's rounds is worse than the
 //! baseline's by more than its tolerance, and the better end of its 90% bootstrap
-//! interval is still worse (not one round's luck). The tolerance is where one more
-//! clean run's median would stay: [`baseline::SPREAD_FACTOR`] standard deviations of the
-//! baseline runs' medians (as a prediction bound, `sqrt(1 + 1/runs)` wider), and at least
+//! interval is still worse (not one round's luck). The tolerance is where the median of
+//! one more clean run would stay: the one-sided [`baseline::PREDICTION_LEVEL`] prediction
+//! bound from the baseline runs' medians (Student's t), and at least
 //! [`baseline::MIN_TOLERANCE`]. A regression in a component's figure names the
 //! component; a component's time includes the calls it makes to others, so a caller
 //! that moved with a component it calls is said to have moved with it, not named.
@@ -35,7 +35,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use shop_domain::Component;
 
 pub use self::baseline::{Baseline, Judged, Verdict};
@@ -225,17 +225,11 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Runs the gates on `run`, read from `run_dir` (the performance gate too when a
-/// `baseline` is given: see [`read_fitting`]), writes `check.md` there, and returns the
-/// summary and whether every gate passed.
+/// Runs the gates on `run` (the performance gate too when a `baseline` is given: see
+/// [`read_fitting`]) and returns the Markdown summary and whether every gate passed.
 ///
 /// `advisory` reports the performance gate without letting it fail the run.
-pub fn check(
-    run_dir: &Path,
-    run: &Run,
-    baseline: Option<Baseline>,
-    advisory: bool,
-) -> Result<(String, bool)> {
+pub fn check(run: &Run, baseline: Option<Baseline>, advisory: bool) -> (String, bool) {
     let mut gates = hard_gates(run);
     let performance = baseline.map(|baseline| {
         let mut performance = performance(run, baseline);
@@ -254,9 +248,7 @@ pub fn check(
     });
     gates.extend(performance.iter().map(|p| p.gate.clone()));
     let summary = markdown(run, &gates, performance.as_ref());
-    let path = run_dir.join("check.md");
-    std::fs::write(&path, &summary).with_context(|| format!("writing {}", path.display()))?;
-    Ok((summary, gates.iter().all(|g| g.passed)))
+    (summary, gates.iter().all(|g| g.passed))
 }
 
 /// The baseline at `path`, if it can judge `run`: it reads, has figures, and is of the

@@ -968,30 +968,34 @@ fn diversify(run: &Run) -> Markup {
 /// round and their median.
 fn interleaved(run: &Run) -> Markup {
     let figures = crate::gate::figures::figures(run);
-    let rounds = figures.iter().map(|f| f.rounds.len()).max().unwrap_or(0);
+    let rounds: std::collections::BTreeSet<usize> = figures
+        .iter()
+        .flat_map(|f| f.rounds.keys().copied())
+        .collect();
     html! {
         @if !figures.is_empty() {
             section id="interleaved" {
                 h2 { "In-run ratios (the regression gate's figures)" }
                 p {
                     "The ceiling, the monolith and split measured in turns, the order reversed every round; "
-                    "each figure divides two measurements of the same round (component times excepted: "
-                    "microseconds per call in the mix, where the component runs). "
+                    "each figure is taken from measurements of one round. A component's figure is its "
+                    "time per call, where it runs, over the load generator's CPU per request in the same "
+                    "turn, over every turn that calls it, both architectures (their geometric mean). "
                     code { "loadgen check RUN_DIR --baseline results/baseline/ci.json" }
                     " judges them."
                 }
                 table {
                     tr {
                         th { "figure" } th { "worse when" }
-                        @for round in 1..=rounds { th.num { "round " (round) } }
+                        @for round in &rounds { th.num { "round " (round) } }
                         th.num { "median" }
                     }
                     @for f in &figures {
                         tr {
                             td { (f.name) }
                             td { (match f.worse { crate::gate::figures::Worse::Higher => "higher", crate::gate::figures::Worse::Lower => "lower" }) }
-                            @for round in 0..rounds { td.num { (number(f.rounds.get(round).copied(), 3)) } }
-                            td.num { (number(crate::gate::stats::median(&f.rounds), 3)) }
+                            @for round in &rounds { td.num { (number(f.rounds.get(round).copied(), 3)) } }
+                            td.num { (number(crate::gate::stats::median(&f.values()), 3)) }
                         }
                     }
                 }
