@@ -7,14 +7,18 @@ For each component, one median per run over its mix turns (retried turns left ou
 read three ways:
 
 - `us (monolith)`, `us (split)`: its mean time per call in microseconds;
-- `gauged (both)`: the regression gate's figure, each architecture's time per call over
-  the load generator's CPU per request in the same turn, the two architectures' values
-  taken together (geometric mean) round by round.
+- `gauged (mix)`: each architecture's time per call over the load generator's CPU per
+  request in the same turn, the two architectures' mix turns taken together (geometric
+  mean) round by round;
+- `gauged (all)`: the regression gate's figure, the same over every turn that calls the
+  component (the product page's turns too, where it is called there).
 
 Each run's median is then shown as its distance from the median of all the runs, in
 percent, and the standard deviation of the medians relative to their mean: the run-level
 noise that sets the gate's tolerances (`loadgen baseline`), shown per run for runs no
-baseline holds.
+baseline holds. Beside it, what the rounds' own scatter within a run predicts for the
+standard deviation of a median of them (1.253 sd / sqrt(rounds), for normal noise): when
+the two agree, more turns per run narrow the gate, not more runs.
 """
 import json
 import math
@@ -22,14 +26,32 @@ import statistics
 import sys
 
 
-def mix_turns(run, system):
+def turns_of(run, system, workload):
     interleaved = next(s for s in run["scenarios"] if s["scenario"] == "interleaved")
     turns = next(s["turns"] for s in interleaved["systems"] if s["system"] == system)
     return {
         t["round"]: t
         for t in turns
-        if t["workload"] == "mix" and not t["measurement"]["retried"]
+        if t["workload"] == workload and not t["measurement"]["retried"]
     }
+
+
+def gauged_rounds(turns, component, workloads):
+    """Per round, the geometric mean of the gauged times over both architectures and
+    `workloads`; a round missing one of those turns is left out."""
+    values = []
+    for round_ in turns[("monolith", "mix")]:
+        logs = []
+        for system in ("monolith", "split"):
+            for workload in workloads:
+                turn = turns[(system, workload)].get(round_)
+                value = turn and gauged(turn, component)
+                if not value:
+                    break
+                logs.append(math.log(value))
+        if len(logs) == 2 * len(workloads):
+            values.append(math.exp(sum(logs) / len(logs)))
+    return values
 
 
 def per_call_us(turn, component):
@@ -45,29 +67,40 @@ def gauged(turn, component):
     return us / generator if us and generator else None
 
 
-medians = {}
+rounds = {}
 for path in sys.argv[1:]:
     run = json.load(open(path))
-    turns = {system: mix_turns(run, system) for system in ("monolith", "split")}
-    components = sorted({c for t in turns["monolith"].values() for c in t["component_times"]})
+    turns = {
+        (system, workload): turns_of(run, system, workload)
+        for system in ("monolith", "split")
+        for workload in ("product-page", "mix")
+    }
+    mix = {system: turns[(system, "mix")] for system in ("monolith", "split")}
+    components = sorted({c for t in mix["monolith"].values() for c in t["component_times"]})
     for component in components:
         for system in ("monolith", "split"):
-            values = [v for t in turns[system].values() if (v := per_call_us(t, component))]
+            values = [v for t in mix[system].values() if (v := per_call_us(t, component))]
             if values:
-                medians.setdefault((component, f"us ({system})"), []).append(statistics.median(values))
-        both = []
-        for round_, mono in turns["monolith"].items():
-            split = turns["split"].get(round_)
-            m, s = gauged(mono, component), split and gauged(split, component)
-            if m and s:
-                both.append(math.sqrt(m * s))
-        if both:
-            medians.setdefault((component, "gauged (both)"), []).append(statistics.median(both))
+                rounds.setdefault((component, f"us ({system})"), []).append(values)
+        on_page = any(
+            gauged(t, component) for t in turns[("monolith", "product-page")].values()
+        )
+        readings = [("gauged (mix)", ["mix"])]
+        readings.append(("gauged (all)", ["product-page", "mix"] if on_page else ["mix"]))
+        for reading, workloads in readings:
+            values = gauged_rounds(turns, component, workloads)
+            if values:
+                rounds.setdefault((component, reading), []).append(values)
 
-for (component, reading), values in sorted(medians.items()):
+for (component, reading), runs in sorted(rounds.items()):
+    values = [statistics.median(r) for r in runs]
     middle = statistics.median(values)
     distances = [(v / middle - 1) * 100 for v in values]
     sd = statistics.stdev(values) / statistics.mean(values) * 100 if len(values) > 1 else float("nan")
-    runs = " ".join(f"{v:7.3f}" if v < 10 else f"{v:7.1f}" for v in values)
+    # What the rounds' own scatter predicts for a median of them: 1.253 sd / sqrt(n).
+    scatter = [statistics.stdev([math.log(v) for v in r]) for r in runs if len(r) > 1]
+    n = statistics.median(len(r) for r in runs)
+    expected = 1.2533 * statistics.median(scatter) / math.sqrt(n) * 100 if scatter else float("nan")
+    shown = " ".join(f"{v:7.3f}" if v < 10 else f"{v:7.1f}" for v in values)
     spread = " ".join(f"{d:+5.1f}" for d in distances)
-    print(f"{component:>16} {reading:14} {runs}   %: {spread}   sd {sd:4.1f}%")
+    print(f"{component:>16} {reading:14} {shown}   %: {spread}   sd {sd:4.1f}% (rounds predict {expected:4.1f}%)")
