@@ -384,14 +384,41 @@ async fn a_hung_component_and_a_frozen_process_stop_answering_until_cleared() {
         component: Component::Catalog,
         replica: 0,
     };
+    let pid = monolith.watched().await[0].pid;
     for injection in [hang, freeze] {
         monolith.inject(&injection).await.unwrap();
-        let stuck = answers().await.unwrap_err();
+        if matches!(injection, Injection::Freeze { .. }) {
+            // SIGSTOP is delivered, not done, when kill(2) returns: wait until the
+            // kernel shows the process stopped before asking it anything.
+            stopped_within(pid, Duration::from_secs(2)).await;
+        }
+        let stuck = match answers().await {
+            Ok(status) => panic!("{injection}: still answering ({status})"),
+            Err(e) => e,
+        };
         assert!(stuck.is_timeout(), "{injection}: {stuck}");
         monolith.clear(&injection).await.unwrap();
         assert_eq!(answers().await.unwrap(), 200, "{injection} cleared");
     }
     monolith.stop(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Waits until process `pid` shows as stopped (state `T`) in /proc; panics after `limit`.
+async fn stopped_within(pid: i32, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The state follows the command's closing parenthesis: "pid (comm) T ...".
+        let state = stat.rsplit_once(')').unwrap().1.trim_start().chars().next();
+        if state == Some('T') {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} not stopped after {limit:?}: {stat}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The median time of `n` sequential GETs of `url`, each answered 200.
