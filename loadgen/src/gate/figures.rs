@@ -216,6 +216,9 @@ impl<'a> Turns<'a> {
                     })
                 })
                 .collect();
+            if called.is_empty() {
+                continue;
+            }
             let rounds: BTreeMap<usize, f64> = self
                 .rounds()
                 .into_iter()
@@ -232,7 +235,7 @@ impl<'a> Turns<'a> {
                     Some((round, mean.exp()))
                 })
                 .collect();
-            if !called.is_empty() && !rounds.is_empty() {
+            if !rounds.is_empty() {
                 found.push(Figure {
                     name: format!(
                         "{component} time per call / generator CPU per request (every turn calling it)"
