@@ -20,7 +20,7 @@ use split::topology::Topology;
 use crate::deploy::Deployment;
 use crate::journeys::Mix;
 use crate::measure::{
-    Bench, LAG_TOLERANCE, Load, Measurement, Sut, Verdict, measure, with_one_retry,
+    Bench, LAG_TOLERANCE, Load, Measurement, Retries, Sut, Verdict, measure, with_retries,
 };
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
@@ -116,7 +116,8 @@ pub async fn run(
             // A turn the generator limited is no figure of the server's: it is measured
             // once more (as a ramp step is), and the first stays in `turns`, marked.
             turns.extend(
-                with_one_retry(
+                with_retries(
+                    Retries::ONCE,
                     |m| m.verdict == Verdict::GeneratorLimited,
                     |turn: &mut Turn| &mut turn.measurement,
                     async |again| {

@@ -295,20 +295,48 @@ pub async fn measure<J: Journey>(
     Ok(observed.measurement)
 }
 
-/// Runs `attempt` once, and once more when `retry` says its measurement does not stand
-/// (a hiccup of a shared machine should not decide a figure): the first is then kept,
-/// marked `retried`, and the second stands for it. `attempt` is handed the suffix for
-/// its label, `""` then `"-again"`; `measurement` finds the measurement in what it
-/// returns. Every attempt is returned, in order.
-pub async fn with_one_retry<T>(
+/// How many times [`with_retries`] measures again, and how long it waits first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retries {
+    /// Attempts after the first, at most.
+    pub times: usize,
+    /// The wait before each: what spoiled one attempt on a shared machine (a
+    /// neighbour's burst of work) is often still there the moment it ends.
+    pub pause: Duration,
+}
+
+impl Retries {
+    /// Once more, straight away.
+    pub const ONCE: Retries = Retries {
+        times: 1,
+        pause: Duration::ZERO,
+    };
+}
+
+/// Runs `attempt`, and again, up to `retries.times` more times after `retries.pause`
+/// each, while `retry` says its measurement does not stand (a hiccup of a shared
+/// machine should not decide a figure): every attempt but the last is kept, marked
+/// `retried`, and the last stands for them. `attempt` is handed the suffix for its
+/// label: `""`, then `"-again"`, `"-again-2"`, ...; `measurement` finds the measurement
+/// in what it returns. Every attempt is returned, in order.
+pub async fn with_retries<T>(
+    retries: Retries,
     retry: impl Fn(&Measurement) -> bool,
     measurement: fn(&mut T) -> &mut Measurement,
-    mut attempt: impl AsyncFnMut(&'static str) -> Result<T>,
+    mut attempt: impl AsyncFnMut(&str) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut attempts = Vec::new();
-    for suffix in ["", "-again"] {
-        let mut found = attempt(suffix).await?;
-        let again = suffix.is_empty() && retry(measurement(&mut found));
+    for count in 0..=retries.times {
+        let suffix = match count {
+            0 => String::new(),
+            1 => "-again".to_owned(),
+            n => format!("-again-{n}"),
+        };
+        if count > 0 {
+            tokio::time::sleep(retries.pause).await;
+        }
+        let mut found = attempt(&suffix).await?;
+        let again = count < retries.times && retry(measurement(&mut found));
         measurement(&mut found).retried = again;
         attempts.push(found);
         if !again {
@@ -681,4 +709,57 @@ pub async fn calibrate_timer(users: usize, rate: f64, length: Duration) -> Resul
     })
     .await;
     Ok(Lag::of(&recorder.own_lag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A measurement from the committed `ci` fixture (an interleaved turn), with `verdict`.
+    fn measurement(verdict: Verdict) -> Measurement {
+        let run: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/ci-run.json")).unwrap();
+        let turn = &run["scenarios"][0]["systems"][0]["turns"][0];
+        let mut found: Measurement = serde_json::from_value(turn["measurement"].clone()).unwrap();
+        found.verdict = verdict;
+        found
+    }
+
+    #[tokio::test]
+    async fn attempts_go_on_after_a_pause_until_one_stands_or_the_retries_run_out() {
+        let retries = Retries {
+            times: 2,
+            pause: Duration::from_millis(30),
+        };
+        let limited = |m: &Measurement| m.verdict == Verdict::GeneratorLimited;
+        let started = Instant::now();
+        let mut labels = Vec::new();
+        let always_limited = with_retries(
+            retries,
+            limited,
+            |m| m,
+            async |suffix| {
+                labels.push(suffix.to_owned());
+                Ok(measurement(Verdict::GeneratorLimited))
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(labels, ["", "-again", "-again-2"]);
+        assert!(started.elapsed() >= 2 * retries.pause);
+        let retried: Vec<bool> = always_limited.iter().map(|m| m.retried).collect();
+        assert_eq!(retried, [true, true, false], "the last attempt stands");
+
+        let mut verdicts = vec![Verdict::Kept, Verdict::GeneratorLimited];
+        let second_stands = with_retries(
+            retries,
+            limited,
+            |m| m,
+            async |_| Ok(measurement(verdicts.pop().unwrap())),
+        )
+        .await
+        .unwrap();
+        let retried: Vec<bool> = second_stands.iter().map(|m| m.retried).collect();
+        assert_eq!(retried, [true, false], "no attempt after one that stands");
+    }
 }

@@ -36,7 +36,7 @@ use crate::audit::Ledger;
 use crate::deploy::Deployment;
 use crate::interleaved::InterleavedTiming;
 use crate::journeys::{Action, Mix, ShopJourney};
-use crate::measure::{Bench, Load, Measurement, Sut, Verdict, measure, with_one_retry};
+use crate::measure::{Bench, Load, Measurement, Retries, Sut, Verdict, measure, with_retries};
 use crate::schedule::RateProfile;
 
 /// A scenario, by the name the command line takes.
@@ -495,7 +495,8 @@ pub async fn ramp(
         let rate = profile.ramp_rate(index);
         let length = profile.step + profile.warm_up;
         // A step that is not kept is measured once more before the ramp ends on it.
-        let tries = with_one_retry(
+        let tries = with_retries(
+            Retries::ONCE,
             |step| step.verdict != Verdict::Kept,
             |step| step,
             async |again| {

@@ -325,7 +325,7 @@ mod tests {
 
     fn figure(runs: Vec<Vec<f64>>) -> BaselineFigure {
         BaselineFigure {
-            name: "catalog time per call / generator CPU per request (every turn calling it)"
+            name: "catalog time per call / system CPU per request (every turn calling it)"
                 .to_owned(),
             worse: Worse::Higher,
             component: Some(Component::Catalog),

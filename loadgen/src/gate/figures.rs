@@ -10,16 +10,20 @@
 //! - hop cost: what split adds to the product page's p50 per internal call, over the
 //!   ceiling's p50 (a bare round trip);
 //! - each component's mean time per call, as the processes hosting it count it, over the
-//!   load generator's CPU per request in the same turn; one figure per component, the
-//!   geometric mean over both architectures and every workload that calls it: the only
-//!   figures that can name a component. A component that gets slower is slower in both
-//!   architectures, so every ratio between them stays put. The generator does the same
-//!   work for every request whatever answers it, so its CPU per request gauges how fast
-//!   the machine runs just then. Divided by it, a component's time moved less between
-//!   clean runs than in microseconds; divided by the other components or by the
-//!   ceiling, it moved more. Within a run the rounds scatter about as much as the
-//!   runs' medians do, so every turn that calls the component counts (BENCHMARKS.md,
-//!   "The regression gate", has the spreads).
+//!   system's CPU per request in the same turn (every process of the architecture
+//!   together); one figure per component, the geometric mean over both architectures
+//!   and every workload that calls it: the only figures that can name a component. A
+//!   component that gets slower is slower in both architectures, so every ratio between
+//!   them stays put. The system's CPU per request runs on the same core as the
+//!   component's calls, in the same processes and the same seconds, so it gauges how
+//!   fast that core runs just then. Of the gauges tried (none, the load generator's CPU
+//!   per request, the other components' times), it drifted least between sets of runs
+//!   made hours apart; the generator's, on the other core, drifted by up to 6%
+//!   (BENCHMARKS.md, "The regression gate"). Its price: the component's own calls are
+//!   part of the gauge, so a slower component shows a little less than its full change
+//!   (its share of the system's CPU, under a tenth for any one component here). Within
+//!   a run the rounds scatter about as much as the runs' medians do, so every turn that
+//!   calls the component counts.
 
 use std::collections::BTreeMap;
 
@@ -198,7 +202,7 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// Each component's time per call over the generator's CPU per request, in every
+    /// Each component's time per call over the system's CPU per request, in every
     /// turn that calls it: per round, the geometric mean over both architectures and
     /// every workload that calls it in this run (the product page calls catalog,
     /// inventory and recommendations too; the cart, payments and orders only the mix).
@@ -212,7 +216,7 @@ impl<'a> Turns<'a> {
                 .into_iter()
                 .filter(|&w| {
                     self.0.iter().any(|(&(_, workload, _), turn)| {
-                        workload == w && time_per_generator_request(turn, component).is_some()
+                        workload == w && time_per_system_request(turn, component).is_some()
                     })
                 })
                 .collect();
@@ -227,8 +231,7 @@ impl<'a> Turns<'a> {
                         .iter()
                         .flat_map(|&workload| systems.map(|system| (system, workload)))
                         .map(|key| {
-                            time_per_generator_request(self.get(key, round)?, component)
-                                .map(f64::ln)
+                            time_per_system_request(self.get(key, round)?, component).map(f64::ln)
                         })
                         .collect::<Option<Vec<f64>>>()?;
                     let mean = logs.iter().sum::<f64>() / logs.len() as f64;
@@ -238,7 +241,7 @@ impl<'a> Turns<'a> {
             if !rounds.is_empty() {
                 found.push(Figure {
                     name: format!(
-                        "{component} time per call / generator CPU per request (every turn calling it)"
+                        "{component} time per call / system CPU per request (every turn calling it)"
                     ),
                     worse: Worse::Higher,
                     component: Some(component),
@@ -250,12 +253,12 @@ impl<'a> Turns<'a> {
     }
 }
 
-/// `component`'s mean time per call in `turn` over the generator's CPU per request
-/// there: how many generator requests' worth of machine one call takes.
-fn time_per_generator_request(turn: &Turn, component: Component) -> Option<f64> {
+/// `component`'s mean time per call in `turn` over the system's CPU per request there:
+/// how many requests' worth of the system's CPU one call takes.
+fn time_per_system_request(turn: &Turn, component: Component) -> Option<f64> {
     let us = turn.component_times.get(&component)?.mean_us()?;
-    let generator = turn.measurement.cost.generator_cpu_us_per_request?;
-    (us > 0.0 && generator > 0.0).then(|| us / generator)
+    let system = cpu_per_request(turn)?;
+    (us > 0.0 && system > 0.0).then(|| us / system)
 }
 
 /// The components `component` calls while it works, as the shop wires them (orders'

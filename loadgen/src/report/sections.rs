@@ -979,8 +979,8 @@ fn interleaved(run: &Run) -> Markup {
                 p {
                     "The ceiling, the monolith and split measured in turns, the order reversed every round; "
                     "each figure is taken from measurements of one round. A component's figure is its "
-                    "time per call, where it runs, over the load generator's CPU per request in the same "
-                    "turn, over every turn that calls it, both architectures (their geometric mean). "
+                    "time per call, where it runs, over the system's CPU per request (all its processes) in "
+                    "the same turn, over every turn that calls it, both architectures (their geometric mean). "
                     code { "loadgen check RUN_DIR --baseline results/baseline/ci.json" }
                     " judges them."
                 }
