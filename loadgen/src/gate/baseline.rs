@@ -17,7 +17,7 @@ use super::stats::{Change, change, median};
 use crate::results::Run;
 use crate::scenarios::ProfileName;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The least tolerance a figure gets, however close its baseline runs fell: a few
 /// runs can agree by chance more closely than the next run will.
@@ -41,9 +41,10 @@ pub const MIN_ROUNDS: usize = 3;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
     pub schema_version: u32,
-    /// The run ids it was made from, and the commit they measured.
+    /// The run ids it was made from, and the commits they measured (each once, in the
+    /// runs' order).
     pub runs: Vec<String>,
-    pub git_commit: String,
+    pub git_commits: Vec<String>,
     /// The machine class: a run on another is compared for information only.
     pub cpu_model: String,
     pub cores: usize,
@@ -189,7 +190,12 @@ impl Baseline {
         Ok(Self {
             schema_version: SCHEMA_VERSION,
             runs: runs.iter().map(|r| r.run_id.clone()).collect(),
-            git_commit: first.environment.git_commit.clone(),
+            git_commits: runs.iter().fold(Vec::new(), |mut commits, run| {
+                if !commits.contains(&run.environment.git_commit) {
+                    commits.push(run.environment.git_commit.clone());
+                }
+                commits
+            }),
             cpu_model: first.environment.cpu_model.clone(),
             cores: first.environment.cores,
             profile: first.profile.name,
@@ -200,15 +206,20 @@ impl Baseline {
     pub fn read(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let baseline: Self = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a baseline", path.display()))?;
+        let not_a_baseline = || format!("{} is not a baseline", path.display());
+        // The version first, so that an older baseline is named as one.
+        #[derive(Deserialize)]
+        struct Versioned {
+            schema_version: u32,
+        }
+        let Versioned { schema_version } =
+            serde_json::from_str(&text).with_context(not_a_baseline)?;
         ensure!(
-            baseline.schema_version == SCHEMA_VERSION,
-            "{} is a baseline of schema {}, this loadgen reads {SCHEMA_VERSION}: refresh it",
+            schema_version == SCHEMA_VERSION,
+            "{} is a baseline of schema {schema_version}, this loadgen reads {SCHEMA_VERSION}: refresh it",
             path.display(),
-            baseline.schema_version
         );
-        Ok(baseline)
+        serde_json::from_str(&text).with_context(not_a_baseline)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -342,7 +353,7 @@ mod tests {
         Baseline {
             schema_version: SCHEMA_VERSION,
             runs: vec!["a".into(), "b".into()],
-            git_commit: "c".into(),
+            git_commits: vec!["c".into()],
             cpu_model: "cpu".into(),
             cores: 2,
             profile: ProfileName::Ci,

@@ -186,10 +186,15 @@ fn figures_table(out: &mut String, performance: &Performance) {
     let _ = writeln!(
         out,
         "\n### Performance figures\n\nEach is a ratio of two measurements of one round of the interleaved scenario; \
-         the median over rounds against baseline `{}` (commit `{}`, runs {}). \
+         the median over rounds against baseline `{}` (commits {}; runs {}). \
          Change is how much worse (negative: better), with its 90% bootstrap interval.\n",
         baseline.profile_name(),
-        baseline.git_commit.get(..10).unwrap_or("?"),
+        baseline
+            .git_commits
+            .iter()
+            .map(|c| format!("`{}`", c.get(..10).unwrap_or("?")))
+            .collect::<Vec<_>>()
+            .join(", "),
         baseline.runs.join(", ")
     );
     let _ = writeln!(
