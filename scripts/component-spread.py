@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Run-to-run spread of each component's time per call in the interleaved scenario.
 
-    python3 scripts/component-spread.py RESULTS/RUN_ID/run.json ...
+    python3 scripts/component-spread.py [--gauge system|generator] RESULTS/RUN_ID/run.json ...
 
 For each component, one median per run over its mix turns (retried turns left out),
 read three ways:
 
 - `us (monolith)`, `us (split)`: its mean time per call in microseconds;
-- `gauged (mix)`: each architecture's time per call over the load generator's CPU per
-  request in the same turn, the two architectures' mix turns taken together (geometric
+- `gauged (mix)`: each architecture's time per call over the gauge, read in the same
+  turn: the system's CPU per request (every process of the architecture; the gate's
+  gauge, and the default) or, with `--gauge generator`, the load generator's (the gate's
+  gauge before stop 16); the two architectures' mix turns taken together (geometric
   mean) round by round;
 - `gauged (all)`: the regression gate's figure, the same over every turn that calls the
   component (the product page's turns too, where it is called there).
@@ -61,14 +63,24 @@ def per_call_us(turn, component):
     return None
 
 
+GAUGES = {"system": "sut_cpu_us_per_request", "generator": "generator_cpu_us_per_request"}
+arguments = sys.argv[1:]
+gauge = "system"
+if arguments[:1] == ["--gauge"]:
+    gauge = arguments[1] if len(arguments) > 1 else ""
+    arguments = arguments[2:]
+if gauge not in GAUGES or not arguments:
+    sys.exit(__doc__)
+
+
 def gauged(turn, component):
     us = per_call_us(turn, component)
-    generator = turn["measurement"]["cost"].get("generator_cpu_us_per_request")
-    return us / generator if us and generator else None
+    by = turn["measurement"]["cost"].get(GAUGES[gauge])
+    return us / by if us and by else None
 
 
 rounds = {}
-for path in sys.argv[1:]:
+for path in arguments:
     run = json.load(open(path))
     turns = {
         (system, workload): turns_of(run, system, workload)

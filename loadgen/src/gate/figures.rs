@@ -20,8 +20,8 @@
 //!   per request, the other components' times), it drifted least between sets of runs
 //!   made hours apart; the generator's, on the other core, drifted by up to 6%
 //!   (BENCHMARKS.md, "The regression gate"). Its price: the component's own calls are
-//!   part of the gauge, so a slower component shows a little less than its full change
-//!   (its share of the system's CPU, under a tenth for any one component here). Within
+//!   part of the gauge, so a slower component shows less than its full change, by its
+//!   share of the system's CPU (a tenth to a fifth for inventory). Within
 //!   a run the rounds scatter about as much as the runs' medians do, so every turn that
 //!   calls the component counts.
 
