@@ -279,14 +279,22 @@ fn run(args: RunArgs) -> ExitCode {
         let outcome = runner::run(options, interrupt.clone()).await;
         drop(quiet);
         match outcome {
-            Ok((run, dir)) => {
+            Ok(runner::Finished {
+                run,
+                dir,
+                stopped_by,
+            }) => {
                 println!("{}", run.summary_table());
                 println!("results: {}", dir.join("run.json").display());
                 match loadgen::report::write(&run, &dir) {
                     Ok(path) => println!("report: {}", path.display()),
                     Err(e) => eprintln!("warning: the report was not written: {e:#}"),
                 }
-                if run.interrupted {
+                if let Some(e) = stopped_by {
+                    failed(e.context(
+                        "the run stopped before the end; the report shows what it measured",
+                    ))
+                } else if run.interrupted {
                     ExitCode::from(130)
                 } else if run.failed() {
                     eprintln!("a scenario failed: the books did not balance after its fault");

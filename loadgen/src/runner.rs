@@ -92,8 +92,21 @@ const GRACE: Duration = Duration::from_secs(10);
 /// The SKU whose page the ceiling serves.
 const CEILING_SKU: &str = "SKU-00042";
 
-/// Runs everything `options` asks for; returns the run and its folder.
-pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, PathBuf)> {
+/// A run that got as far as writing its `run.json`.
+#[derive(Debug)]
+pub struct Finished {
+    pub run: Run,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The error that stopped it before the end, if one did (an interrupt is not one:
+    /// `run.interrupted` says so). What it measured until then is in `run`.
+    pub stopped_by: Option<anyhow::Error>,
+}
+
+/// Runs everything `options` asks for. An error before the run's folder exists, or
+/// while writing `run.json`, is the `Err`; one that stops the measuring is kept in
+/// [`Finished::stopped_by`], after what was measured is written.
+pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<Finished> {
     let started = SystemTime::now();
     let (run_id, dir) = new_run_dir(&options.out)?;
     let progress = Progress::new();
@@ -215,13 +228,11 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<(Run, Path
     found.finished_unix_ms = unix_ms(SystemTime::now());
     found.judge();
     found.write(&dir)?;
-    match failure {
-        Some(e) if !found.interrupted => Err(e.context(format!(
-            "the run stopped; what it measured is in {}",
-            dir.join("run.json").display()
-        ))),
-        _ => Ok((found, dir)),
-    }
+    Ok(Finished {
+        stopped_by: failure.filter(|_| !found.interrupted),
+        run: found,
+        dir,
+    })
 }
 
 /// What every deployment of one run shares.
