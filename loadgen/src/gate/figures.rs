@@ -17,9 +17,11 @@
 //!   them stays put. The system's CPU per request runs on the same core as the
 //!   component's calls, in the same processes and the same seconds, so it gauges how
 //!   fast that core runs just then. Of the gauges tried (none, the load generator's CPU
-//!   per request, the other components' times), it drifted least between sets of runs
-//!   made hours apart; the generator's, on the other core, drifted by up to 6%
-//!   (BENCHMARKS.md, "The regression gate"). Its price: the component's own calls are
+//!   per request, the other components' times), it drifted least between the first
+//!   three sets of runs made hours apart (the generator's, on the other core, by up to
+//!   5%); in the fourth, inventory drifted about 7% under every gauge: a drift of the
+//!   component itself, which no gauge takes out (BENCHMARKS.md, "The regression
+//!   gate"). Its price: the component's own calls are
 //!   part of the gauge, so a slower component shows less than its full change, by its
 //!   share of the system's CPU (a tenth to a fifth for inventory). Within
 //!   a run the rounds scatter about as much as the runs' medians do, so every turn that
