@@ -5,12 +5,19 @@
 //! `loadgen`, under `release/`. When `loadgen` runs from this workspace, it asks cargo
 //! to build them first (a no-op when they are fresh), so a run always measures the code
 //! in the tree.
+//!
+//! A reference build (`loadgen run --reference REV`) is built from a git worktree of
+//! that commit into the same target directory, so the dependencies are shared and only
+//! the workspace's own crates compile, and its binaries are copied out to
+//! `<target>/reference/<commit>/`, where the next run with that reference finds them.
+//! The tree's own binaries are built after it, over it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
 
 /// Every binary a deployment may start.
 pub const SERVICE_BINARIES: [&str; 12] = [
@@ -48,8 +55,8 @@ fn target_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `cargo build --release` of `packages` into the running executable's target
-/// directory, its progress shown.
+/// `cargo build --release` of `packages` of the workspace in `workspace` into the
+/// running executable's target directory, its progress shown.
 fn cargo_build_release(workspace: &Path, packages: &[&str]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(cargo);
@@ -82,20 +89,132 @@ pub fn service_binaries(explicit: Option<PathBuf>) -> Result<PathBuf> {
             target_dir()?.join("release")
         }
     };
+    check_complete(&bins)?;
+    Ok(bins)
+}
+
+/// The build a run compares its own with, in the same rounds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    /// Its commit, when it was built from one (`--reference`); not known for
+    /// `--reference-bins`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The folder of its service binaries.
+    pub bins: PathBuf,
+}
+
+impl Reference {
+    /// Prebuilt binaries, of a commit not known here.
+    pub fn prebuilt(bins: PathBuf) -> Result<Self> {
+        check_complete(&bins)?;
+        Ok(Self { commit: None, bins })
+    }
+
+    /// The commit `revision` names (anything `git rev-parse` takes: a commit,
+    /// `HEAD~1`, `main`) in the workspace this `loadgen` was built from.
+    pub fn resolve(revision: &str) -> Result<String> {
+        let Some(workspace) = workspace() else {
+            bail!(
+                "--reference {revision} needs the workspace loadgen was built from; give --reference-bins instead"
+            );
+        };
+        git(
+            &workspace,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{revision}^{{commit}}"),
+            ],
+        )
+        .with_context(|| {
+            format!(
+                "--reference {revision} names no commit of {}",
+                workspace.display()
+            )
+        })
+    }
+
+    /// The service binaries of `commit` ([`resolve`](Self::resolve)): found where an
+    /// earlier run left them, or built (a few minutes: the workspace's crates only).
+    /// Call it before [`service_binaries`], which builds the tree's over it.
+    pub fn of_commit(commit: String) -> Result<Self> {
+        let workspace = workspace().context("the workspace loadgen was built from is gone")?;
+        let bins = target_dir()?.join("reference").join(&commit);
+        if check_complete(&bins).is_err() {
+            eprintln!("building the reference build, {commit} (release; a few minutes)...");
+            let checkout = tempfile::Builder::new()
+                .prefix("loadgen-reference-")
+                .tempdir()
+                .context("making a folder for the reference's worktree")?;
+            let tree = checkout.path().join("tree");
+            let tree_arg = tree.to_string_lossy().into_owned();
+            git(
+                &workspace,
+                &["worktree", "add", "--detach", &tree_arg, &commit],
+            )?;
+            let built = cargo_build_release(&tree, &SERVICE_PACKAGES);
+            // The worktree goes whatever the build did, and its registration with it.
+            let removed = git(&workspace, &["worktree", "remove", "--force", &tree_arg]);
+            built.with_context(|| format!("building the reference build, {commit}"))?;
+            removed?;
+            let release = target_dir()?.join("release");
+            let staging = bins.with_extension("partial");
+            std::fs::create_dir_all(&staging)
+                .with_context(|| format!("creating {}", staging.display()))?;
+            for name in SERVICE_BINARIES {
+                std::fs::copy(release.join(name), staging.join(name)).with_context(|| {
+                    format!("{commit} built no {name}: it predates this loadgen's deployments")
+                })?;
+            }
+            // Whole or not at all: a copy cut short is never taken for a build.
+            if bins.exists() {
+                std::fs::remove_dir_all(&bins)
+                    .with_context(|| format!("removing {}", bins.display()))?;
+            }
+            std::fs::rename(&staging, &bins).with_context(|| {
+                format!("moving the reference's binaries to {}", bins.display())
+            })?;
+        }
+        Ok(Self {
+            commit: Some(commit),
+            bins,
+        })
+    }
+}
+
+/// `git args...` in `workspace`: its output, trimmed, or an error with what git said.
+fn git(workspace: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git")
+        .current_dir(workspace)
+        .args(args)
+        .output()
+        .context("running git (is it installed?)")?;
+    ensure!(
+        output.status.success(),
+        "git {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// An error naming what `bins` lacks of [`SERVICE_BINARIES`], if anything.
+fn check_complete(bins: &Path) -> Result<()> {
     let missing: Vec<&str> = SERVICE_BINARIES
         .iter()
         .copied()
         .filter(|name| !bins.join(name).is_file())
         .collect();
-    if !missing.is_empty() {
-        bail!(
-            "{} lacks {}: build them with `cargo build --release -p {}`, or pass --bins",
-            bins.display(),
-            missing.join(", "),
-            SERVICE_PACKAGES.join(" -p ")
-        );
-    }
-    Ok(bins)
+    ensure!(
+        missing.is_empty(),
+        "{} lacks {}: build them with `cargo build --release -p {}`",
+        bins.display(),
+        missing.join(", "),
+        SERVICE_PACKAGES.join(" -p ")
+    );
+    Ok(())
 }
 
 /// In a debug build, replaces this process with the release build of `loadgen` (built

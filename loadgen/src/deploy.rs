@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use shop_domain::Component;
-use split::launch::{LaunchOptions, SplitDeployment, Supervised};
+use split::launch::{LaunchOptions, ProcessSetup, SplitDeployment, Supervised};
 use split::topology::{ProcessLimits, START_ORDER, Topology};
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::task::JoinHandle;
@@ -54,6 +54,26 @@ impl System {
     }
 }
 
+/// Which build of the shop a deployment runs.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Build {
+    /// The build under test: the tree `loadgen` runs from, or `--bins`.
+    #[default]
+    Candidate,
+    /// The build it is compared with in the same rounds (`loadgen run --reference`),
+    /// run as it is: the test-only settings never reach it.
+    Reference,
+}
+
+impl Build {
+    pub fn is_candidate(&self) -> bool {
+        *self == Build::Candidate
+    }
+}
+
 /// How to deploy, whatever is deployed.
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
@@ -64,8 +84,9 @@ pub struct DeployOptions {
     pub topology: Topology,
     /// Flags for every shop process (`--products 2000`, ...).
     pub shop_args: Vec<OsString>,
-    /// The cores of the system under test (a `taskset` list); all when `None`.
-    pub cpus: Option<String>,
+    /// How each process starts: the system under test's cores (all when none are
+    /// given), and whether the test-only settings reach it (not for a reference build).
+    pub setup: ProcessSetup,
     /// The longest a process may take to start and become ready.
     pub start_deadline: Duration,
     /// How long the supervisor waits before restarting a process that exited.
@@ -189,9 +210,8 @@ impl Deployment {
             let log = logs.join(format!("{name}.log"));
             async move {
                 let binary = options.bins.join(binary);
-                let cpus = options.cpus.as_deref();
-                Supervised::start_pinned(&name, &binary, args, &log, options.start_deadline, cpus)
-                    .await
+                let (deadline, setup) = (options.start_deadline, &options.setup);
+                Supervised::start_pinned(&name, &binary, args, &log, deadline, setup).await
             }
         };
         let members = match system {
@@ -248,7 +268,7 @@ impl Deployment {
                     gateway_listen: "127.0.0.1:0".parse()?,
                     shop_args: options.shop_args.clone(),
                     start_deadline: options.start_deadline,
-                    cpus: options.cpus.clone(),
+                    setup: options.setup.clone(),
                     proxied: options.proxied.clone(),
                 })
                 .await?;

@@ -18,7 +18,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 
-use crate::deploy::{Deployment, System};
+use crate::deploy::{Build, Deployment, System};
 use crate::journeys::{Action, Mix};
 use crate::measure::{
     Bench, LAG_TOLERANCE, Load, Measurement, Retries, Sut, Verdict, measure_during, with_retries,
@@ -70,11 +70,14 @@ impl Workload {
         }
     }
 
-    /// The workloads `system` runs in each round.
-    pub fn of(system: System) -> &'static [Workload] {
-        match system {
-            System::Ceiling => &[Workload::ProductPage],
-            _ => &[Workload::ProductPage, Workload::Mix],
+    /// The workloads `build` of `system` runs in each round. A reference build runs
+    /// the mix alone, which calls every component: its turns are there to be divided
+    /// into the candidate's of the same round, and each costs the run a turn per round.
+    pub fn of(system: System, build: Build) -> &'static [Workload] {
+        match (system, build) {
+            (System::Ceiling, _) => &[Workload::ProductPage],
+            (_, Build::Reference) => &[Workload::Mix],
+            (_, Build::Candidate) => &[Workload::ProductPage, Workload::Mix],
         }
     }
 }
@@ -91,10 +94,17 @@ pub struct Turn {
     pub component_times: BTreeMap<Component, CallTime>,
 }
 
+/// One deployment the rounds take turns at.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    pub deployment: &'a Deployment,
+    pub build: Build,
+}
+
 /// The rounds, against `sides` (each deployment once, in the order of the first round).
 /// Returns each side's turns, in the order of `sides`.
 pub async fn run(
-    sides: &[&Deployment],
+    sides: &[Side<'_>],
     mix: &Mix,
     profile: &Profile,
     bench: &Bench,
@@ -108,18 +118,22 @@ pub async fn run(
             order.reverse();
         }
         for side in order {
-            let deployment = sides[side];
-            for &workload in Workload::of(deployment.system) {
+            let Side { deployment, build } = sides[side];
+            for &workload in Workload::of(deployment.system, build) {
+                let whose = match build {
+                    Build::Candidate => "",
+                    Build::Reference => " (reference)",
+                };
                 progress(
                     &format!(
-                        "round {round} of {}: {} {}",
+                        "round {round} of {}: {}{whose} {}",
                         timing.rounds,
                         deployment.system.name(),
                         workload.name()
                     ),
                     profile.warm_up + timing.length,
                 );
-                turns[side].extend(turn(deployment, round, workload, mix, profile, bench).await?);
+                turns[side].extend(turn(sides[side], round, workload, mix, profile, bench).await?);
             }
         }
     }
@@ -138,7 +152,7 @@ const RETRIES: Retries = Retries {
 /// One turn, measured again when the generator, not the server, limited it
 /// ([`RETRIES`]; the attempts before the last stay, marked `retried`).
 async fn turn(
-    deployment: &Deployment,
+    Side { deployment, build }: Side<'_>,
     round: usize,
     workload: Workload,
     mix: &Mix,
@@ -156,7 +170,12 @@ async fn turn(
         |turn: &mut Turn| &mut turn.measurement,
         async |again| {
             let load = Load {
-                label: format!("interleaved-{}-{round}{again}", workload.name()),
+                label: match build {
+                    Build::Candidate => format!("interleaved-{}-{round}{again}", workload.name()),
+                    Build::Reference => {
+                        format!("interleaved-reference-{}-{round}{again}", workload.name())
+                    }
+                },
                 profile: RateProfile::constant(rate, profile.warm_up + timing.length)
                     .map_err(anyhow::Error::msg)?,
                 users: Profile::users_for(rate),

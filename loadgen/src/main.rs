@@ -119,6 +119,15 @@ struct RunArgs {
     /// A folder of prebuilt service binaries to deploy instead of building the release ones.
     #[arg(long)]
     bins: Option<PathBuf>,
+    /// Compare with this commit (anything `git rev-parse` takes) in the interleaved
+    /// rounds: its monolith and split run beside this tree's, without the test-only
+    /// settings, and each component's time is judged against theirs. Built once into
+    /// the target directory (a few minutes), then reused.
+    #[arg(long, value_name = "REV", conflicts_with = "reference_bins")]
+    reference: Option<String>,
+    /// As --reference, with a folder of prebuilt service binaries of the reference.
+    #[arg(long, value_name = "DIR")]
+    reference_bins: Option<PathBuf>,
     /// How long the supervisor waits before restarting a process that died, in ms.
     #[arg(long, default_value_t = 1_000)]
     restart_delay_ms: u64,
@@ -233,7 +242,22 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         };
     }
-    // Built before pinning, so cargo has every core.
+    // Built before pinning, so cargo has every core; the reference first, as the
+    // tree's build goes over it.
+    let reference = match (args.reference, args.reference_bins) {
+        (Some(revision), _) => match binaries::Reference::resolve(&revision) {
+            Err(e) => return bad_input(format!("{e:#}")),
+            Ok(commit) => match binaries::Reference::of_commit(commit) {
+                Ok(reference) => Some(reference),
+                Err(e) => return failed(e),
+            },
+        },
+        (None, Some(bins)) => match binaries::Reference::prebuilt(bins) {
+            Ok(reference) => Some(reference),
+            Err(e) => return bad_input(format!("{e:#}")),
+        },
+        (None, None) => None,
+    };
     let bins = match binaries::service_binaries(args.bins) {
         Ok(bins) => bins,
         Err(e) => return failed(e),
@@ -264,6 +288,7 @@ fn run(args: RunArgs) -> ExitCode {
         topology,
         mix: args.mix,
         bins,
+        reference,
         cores,
         restart_delay: std::time::Duration::from_millis(args.restart_delay_ms),
         cost_model,
@@ -429,7 +454,7 @@ async fn keep_up(
         dir: dir.clone(),
         topology,
         shop_args: vec!["--products".into(), products.to_string().into()],
-        cpus: None,
+        setup: Default::default(),
         start_deadline: std::time::Duration::from_secs(120),
         restart_delay: std::time::Duration::from_secs(1),
         cgroups: None,

@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use split::topology::Topology;
 
+use crate::binaries::Reference;
 use crate::claims::ClaimVerdict;
-use crate::deploy::{EventKind, ProcessEvent, System};
+use crate::deploy::{Build, EventKind, ProcessEvent, System};
 use crate::diversify::DiversifyResult;
 use crate::interleaved::Turn;
 use crate::journeys::Mix;
@@ -72,6 +73,10 @@ pub struct Environment {
     /// a run with any is the shop broken on purpose (absent from older runs).
     #[serde(default)]
     pub test_knobs: Vec<String>,
+    /// The build the interleaved rounds compared this one with, if one
+    /// (`loadgen run --reference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
 }
 
 /// One scenario's results, per system.
@@ -86,6 +91,9 @@ pub struct ScenarioResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SystemResult {
     pub system: System,
+    /// Which build: the reference only in the interleaved scenario of a run with one.
+    #[serde(default, skip_serializing_if = "Build::is_candidate")]
+    pub build: Build,
     /// The ramp, for `capacity` and `ceiling`.
     pub ramp: Option<Ramp>,
     /// Single-endpoint measurements, for `hop-cost`: by endpoint.
@@ -141,6 +149,7 @@ impl SystemResult {
     pub fn empty(system: System) -> Self {
         Self {
             system,
+            build: Build::Candidate,
             ramp: None,
             endpoints: BTreeMap::new(),
             outage: None,
@@ -216,7 +225,10 @@ impl Run {
         for scenario in &self.scenarios {
             let name = scenario.scenario.name();
             for result in &scenario.systems {
-                let system = result.system.name();
+                let system = match result.build {
+                    Build::Candidate => result.system.name().to_owned(),
+                    Build::Reference => format!("{} (reference build)", result.system.name()),
+                };
                 for ramp in result.ramps().filter(|r| r.knee_is_lower_bound) {
                     limits.push(format!("{name} {system}: {}", ramp.stopped));
                 }
@@ -472,6 +484,7 @@ impl Environment {
             git_commit: output("git", &["rev-parse", "HEAD"]),
             release_build: !cfg!(debug_assertions),
             test_knobs: test_knobs(std::env::vars()),
+            reference: None,
         }
     }
 }

@@ -11,11 +11,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
+use split::ProcessSetup;
 use split::topology::Topology;
 use tokio::sync::watch;
 
+use crate::binaries::Reference;
 use crate::cgroups::{self, RunGroups};
-use crate::deploy::{DeployOptions, Deployment, System, unix_ms};
+use crate::deploy::{Build, DeployOptions, Deployment, System, unix_ms};
 use crate::diversify;
 use crate::interleaved;
 use crate::journeys::{Action, Mix};
@@ -44,6 +46,8 @@ pub struct RunOptions {
     pub mix: Mix,
     /// The folder of the service binaries.
     pub bins: PathBuf,
+    /// The build the interleaved rounds compare this one with, if one.
+    pub reference: Option<Reference>,
     pub cores: Cores,
     /// How long the supervisor waits before restarting a process that exited.
     pub restart_delay: Duration,
@@ -136,7 +140,10 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<Finished> 
         started_unix_ms: unix_ms(started),
         finished_unix_ms: 0,
         command: options.command.clone(),
-        environment: Environment::here(&options.workspace, options.cores.count()),
+        environment: Environment {
+            reference: options.reference.clone(),
+            ..Environment::here(&options.workspace, options.cores.count())
+        },
         profile: options.profile.clone(),
         seed: options.seed,
         topology: options.topology.clone(),
@@ -250,9 +257,18 @@ struct Session<'a> {
 impl Session<'_> {
     /// How a system is deployed with `topology`, in its own folder `dir_name`.
     fn deploy_options(&self, topology: &Topology, dir_name: &str) -> DeployOptions {
+        self.deploy_build(Build::Candidate, topology, dir_name)
+    }
+
+    /// [`deploy_options`](Self::deploy_options), of `build`.
+    fn deploy_build(&self, build: Build, topology: &Topology, dir_name: &str) -> DeployOptions {
         let options = self.options;
+        let bins = match (build, &options.reference) {
+            (Build::Reference, Some(reference)) => reference.bins.clone(),
+            _ => options.bins.clone(),
+        };
         DeployOptions {
-            bins: options.bins.clone(),
+            bins,
             dir: self.dir.join(dir_name),
             topology: topology.clone(),
             shop_args: vec![
@@ -267,10 +283,13 @@ impl Session<'_> {
                     .to_string()
                     .into(),
             ],
-            cpus: options
-                .cores
-                .pinned
-                .then(|| crate::pinning::list(&options.cores.system_under_test)),
+            setup: ProcessSetup {
+                cpus: options
+                    .cores
+                    .pinned
+                    .then(|| crate::pinning::list(&options.cores.system_under_test)),
+                withhold_test_knobs: build == Build::Reference,
+            },
             start_deadline: START_DEADLINE,
             restart_delay: options.restart_delay,
             cgroups: self.cgroups.clone(),
@@ -327,35 +346,51 @@ impl Session<'_> {
     }
 
     /// The interleaved scenario: the ceiling and every architecture of the run deployed
-    /// at once, measured in turns, and all stopped in order whatever happened.
+    /// at once (and of the reference build, when the run has one), measured in turns,
+    /// and all stopped in order whatever happened.
     async fn interleaved(&self) -> (Vec<(Scenario, SystemResult)>, Result<()>) {
-        // The architectures first: the ceiling serves a page captured from one of them.
-        let mut systems = self.options.systems.clone();
-        systems.push(System::Ceiling);
-        let mut deployments: Vec<Deployment> = Vec::new();
+        // The architectures first, each beside its reference: the ceiling serves a page
+        // captured from one of them. Turns go ceiling, monolith (its reference), split
+        // (its reference), and back.
+        let mut sides: Vec<(System, Build)> = Vec::new();
+        for &system in &self.options.systems {
+            sides.push((system, Build::Candidate));
+            if self.options.reference.is_some() {
+                sides.push((system, Build::Reference));
+            }
+        }
+        sides.push((System::Ceiling, Build::Candidate));
+        let mut deployments: Vec<(Deployment, Build)> = Vec::new();
         let measured = until_interrupted(self.interrupt, async {
-            for &system in &systems {
+            for &(system, build) in &sides {
+                let name = match build {
+                    Build::Candidate => system.name().to_owned(),
+                    Build::Reference => format!("{}-reference", system.name()),
+                };
                 self.progress.phase(
-                    &format!("interleaved: deploying {}", system.name()),
+                    &format!("interleaved: deploying {name}"),
                     Duration::from_secs(5),
                 );
-                let options = self.deploy_options(
+                let options = self.deploy_build(
+                    build,
                     &self.options.topology,
-                    &format!("interleaved-{}", system.name()),
+                    &format!("interleaved-{name}"),
                 );
                 let body = (system == System::Ceiling).then_some(self.body.as_path());
-                deployments.push(Deployment::start(system, &options, body).await?);
+                let deployment = Deployment::start(system, &options, body).await?;
                 if system != System::Ceiling && !self.body.exists() {
-                    let url = deployments
-                        .last()
-                        .map(|d| d.url.clone())
-                        .unwrap_or_default();
-                    capture_page(&url, &self.body).await?;
+                    capture_page(&deployment.url, &self.body).await?;
                 }
+                deployments.push((deployment, build));
             }
-            // Turns go ceiling, monolith, split (and back).
             deployments.rotate_right(1);
-            let sides: Vec<&Deployment> = deployments.iter().collect();
+            let sides: Vec<interleaved::Side> = deployments
+                .iter()
+                .map(|(deployment, build)| interleaved::Side {
+                    deployment,
+                    build: *build,
+                })
+                .collect();
             let phase =
                 |what: &str, length| self.progress.phase(&format!("interleaved {what}"), length);
             let opts = self.options;
@@ -371,8 +406,9 @@ impl Session<'_> {
         let mut turns = turns.into_iter();
         let results = deployments
             .iter()
-            .map(|deployment| {
+            .map(|(deployment, build)| {
                 let result = SystemResult {
+                    build: *build,
                     turns: turns.next().unwrap_or_default(),
                     process_events: deployment.events(),
                     ..SystemResult::empty(deployment.system)
@@ -380,7 +416,7 @@ impl Session<'_> {
                 (Scenario::Interleaved, result)
             })
             .collect();
-        for deployment in deployments {
+        for (deployment, _) in deployments {
             self.progress.phase(
                 &format!("interleaved: stopping {}", deployment.system.name()),
                 GRACE,

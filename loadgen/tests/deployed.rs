@@ -29,7 +29,7 @@ fn options(dir: &Path) -> DeployOptions {
         dir: dir.to_owned(),
         topology: Default::default(),
         shop_args: vec!["--products".into(), "200".into()],
-        cpus: None,
+        setup: Default::default(),
         start_deadline: Duration::from_secs(60),
         restart_delay: Duration::from_millis(200),
         cgroups: None,

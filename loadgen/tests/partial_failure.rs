@@ -33,7 +33,7 @@ fn options(dir: &Path, extra: &[&str]) -> DeployOptions {
         .chain(extra)
         .map(Into::into)
         .collect(),
-        cpus: None,
+        setup: Default::default(),
         start_deadline: Duration::from_secs(60),
         // The load generator's default: a crashed monolith stays down for whole seconds.
         restart_delay: Duration::from_secs(1),

@@ -127,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
         gateway_listen: "127.0.0.1:0".parse()?,
         shop_args: Vec::new(),
         start_deadline: Duration::from_secs(120),
-        cpus: None,
+        setup: Default::default(),
         proxied: Default::default(),
     })
     .await?;

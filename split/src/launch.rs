@@ -18,11 +18,25 @@ use tokio::process::{Child, Command};
 
 use crate::topology::{Directory, START_ORDER, Topology};
 
-/// The command that runs `binary` on `cpus` (all when `None`) and has the kernel kill
-/// it when the thread that started it dies: `setpriv --pdeathsig KILL` (util-linux,
-/// as `taskset` is) execs what follows with that set, and it survives the execs. Without
-/// `setpriv` on the machine, the process is only stopped on the launcher's own paths.
-fn command_for(binary: &Path, cpus: Option<&str>) -> Command {
+/// How a process is started, beyond its binary and flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSetup {
+    /// The cores it may run on (a `taskset` list such as `0` or `0-1`); all when `None`.
+    pub cpus: Option<String>,
+    /// Whether the shop's test-only settings (`SHOP_TEST_...`) in the launcher's
+    /// environment are kept from it: a reference build deployed beside the build
+    /// under test runs as it is, whatever the one under test was told.
+    pub withhold_test_knobs: bool,
+}
+
+/// The prefix of the variables [`ProcessSetup::withhold_test_knobs`] keeps back.
+pub const TEST_KNOB_PREFIX: &str = "SHOP_TEST_";
+
+/// The command that runs `binary` as `setup` says and has the kernel kill it when the
+/// thread that started it dies: `setpriv --pdeathsig KILL` (util-linux, as `taskset`
+/// is) execs what follows with that set, and it survives the execs. Without `setpriv`
+/// on the machine, the process is only stopped on the launcher's own paths.
+fn command_for(binary: &Path, setup: &ProcessSetup) -> Command {
     static SETPRIV: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let setpriv = *SETPRIV.get_or_init(|| {
         std::process::Command::new("setpriv")
@@ -36,13 +50,25 @@ fn command_for(binary: &Path, cpus: Option<&str>) -> Command {
     if setpriv {
         words.extend(["setpriv", "--pdeathsig", "KILL"].map(OsString::from));
     }
-    if let Some(cpus) = cpus {
+    if let Some(cpus) = &setup.cpus {
         words.extend(["taskset", "--cpu-list", cpus].map(OsString::from));
     }
     words.push(binary.into());
     let mut command = Command::new(&words[0]);
     command.args(&words[1..]);
+    if setup.withhold_test_knobs {
+        for name in test_knobs(std::env::vars_os()) {
+            command.env_remove(name);
+        }
+    }
     command
+}
+
+/// The names of the test-only settings among `vars`.
+fn test_knobs(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<OsString> {
+    vars.map(|(name, _)| name)
+        .filter(|name| name.to_string_lossy().starts_with(TEST_KNOB_PREFIX))
+        .collect()
 }
 
 /// A child process serving HTTP, known by the URL it printed. Dropping it kills it.
@@ -55,8 +81,7 @@ pub struct Supervised {
     binary: PathBuf,
     args: Vec<OsString>,
     log: PathBuf,
-    /// The cores it may run on (a `taskset` list such as `0` or `0-1`); all when `None`.
-    cpus: Option<String>,
+    setup: ProcessSetup,
     child: Child,
 }
 
@@ -70,11 +95,12 @@ impl Supervised {
         log: &Path,
         deadline: Duration,
     ) -> Result<Self> {
-        Self::start_pinned(name, binary, args, log, deadline, None).await
+        Self::start_pinned(name, binary, args, log, deadline, &ProcessSetup::default()).await
     }
 
-    /// [`start`](Self::start), on the cores `cpus` only (a `taskset` list such as `0`
-    /// or `0-1`, set before the program runs, so every thread it makes inherits it).
+    /// [`start`](Self::start), as `setup` says: on its cores only (set before the
+    /// program runs, so every thread it makes inherits them), and without the test-only
+    /// settings if it says so.
     ///
     /// The process gets a process group of its own: a Ctrl-C at the terminal reaches
     /// only whoever launched it, which then stops it in order. And it is killed when
@@ -87,14 +113,14 @@ impl Supervised {
         args: Vec<OsString>,
         log: &Path,
         deadline: Duration,
-        cpus: Option<&str>,
+        setup: &ProcessSetup,
     ) -> Result<Self> {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .with_context(|| format!("opening {}", log.display()))?;
-        let mut command = command_for(binary, cpus);
+        let mut command = command_for(binary, setup);
         let mut child = command
             .args(&args)
             .process_group(0)
@@ -145,7 +171,7 @@ impl Supervised {
             binary: binary.to_owned(),
             args,
             log: log.to_owned(),
-            cpus: cpus.map(str::to_owned),
+            setup: setup.clone(),
             child,
         })
     }
@@ -209,7 +235,7 @@ impl Supervised {
             binary: self.binary.clone(),
             args: with_listen(&self.args, address),
             log: self.log.clone(),
-            cpus: self.cpus.clone(),
+            setup: self.setup.clone(),
         }
     }
 }
@@ -221,7 +247,7 @@ pub struct Respawn {
     binary: PathBuf,
     args: Vec<OsString>,
     log: PathBuf,
-    cpus: Option<String>,
+    setup: ProcessSetup,
 }
 
 impl Respawn {
@@ -240,7 +266,7 @@ impl Respawn {
             self.args.clone(),
             &self.log,
             deadline,
-            self.cpus.as_deref(),
+            &self.setup,
         )
         .await
     }
@@ -275,8 +301,8 @@ pub struct LaunchOptions {
     pub shop_args: Vec<OsString>,
     /// The longest any process may take to start (seeding included).
     pub start_deadline: Duration,
-    /// The cores every process may run on (a `taskset` list); all when `None`.
-    pub cpus: Option<String>,
+    /// How every process is started: its cores, whether it sees the test-only settings.
+    pub setup: ProcessSetup,
     /// Services whose incoming links all go through the fault proxy (`link-proxy`,
     /// from `bins`, started first): each replica gets a proxy named after it
     /// (`inventory-0`), and the directory sends callers to the proxy.
@@ -352,7 +378,7 @@ impl SplitDeployment {
                     vec!["--listen".into(), "127.0.0.1:0".into()],
                     &logs.join("link-proxy.log"),
                     options.start_deadline,
-                    options.cpus.as_deref(),
+                    &options.setup,
                 )
                 .await?,
             ),
@@ -374,10 +400,10 @@ impl SplitDeployment {
                         let log = logs.join(format!("{name}.log"));
                         let args = common("127.0.0.1:0");
                         let deadline = options.start_deadline;
-                        let cpus = options.cpus.as_deref();
+                        let setup = &options.setup;
                         starting.push(async move {
                             let started = Supervised::start_pinned(
-                                &name, &binary, args, &log, deadline, cpus,
+                                &name, &binary, args, &log, deadline, setup,
                             )
                             .await;
                             (component, started)
@@ -407,7 +433,7 @@ impl SplitDeployment {
             common(&options.gateway_listen.to_string()),
             &logs.join("gateway.log"),
             options.start_deadline,
-            options.cpus.as_deref(),
+            &options.setup,
         )
         .await?;
         Ok(Self {
@@ -489,6 +515,43 @@ mod tests {
 
     fn words(args: &[OsString]) -> Vec<&str> {
         args.iter().map(|a| a.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_setup_that_withholds_test_knobs_removes_each_from_the_command() {
+        let vars = [
+            ("SHOP_TEST_SLOWDOWN", "inventory=0.1"),
+            ("PATH", "/bin"),
+            ("SHOP_SEED", "1"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        assert_eq!(
+            test_knobs(vars.into_iter()),
+            [OsString::from("SHOP_TEST_SLOWDOWN")]
+        );
+        let setup = ProcessSetup {
+            cpus: Some("0".into()),
+            withhold_test_knobs: true,
+        };
+        let command = command_for(Path::new("/bin/true"), &setup);
+        let std = command.as_std();
+        let args: Vec<_> = std::iter::once(std.get_program())
+            .chain(std.get_args())
+            .collect();
+        assert!(
+            args.windows(3).any(|w| w == ["taskset", "--cpu-list", "0"]),
+            "{args:?}"
+        );
+        // Whatever this test's environment holds of them is removed, nothing else.
+        let removed: Vec<_> = command.as_std().get_envs().collect();
+        assert!(
+            removed.iter().all(|(name, value)| {
+                value.is_none() && name.to_string_lossy().starts_with(TEST_KNOB_PREFIX)
+            }),
+            "{removed:?}"
+        );
+        let inherited = command_for(Path::new("/bin/true"), &ProcessSetup::default());
+        assert_eq!(inherited.as_std().get_envs().count(), 0);
     }
 
     #[test]

@@ -24,5 +24,5 @@ pub mod remotes;
 pub mod service;
 pub mod topology;
 
-pub use launch::{LaunchOptions, SplitDeployment, Supervised};
+pub use launch::{LaunchOptions, ProcessSetup, SplitDeployment, Supervised};
 pub use topology::{DeploymentFlags, Directory, Preset, ServiceSpec, Topology};

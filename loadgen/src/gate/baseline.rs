@@ -49,7 +49,19 @@ pub struct Baseline {
     pub cpu_model: String,
     pub cores: usize,
     pub profile: ProfileName,
+    /// The reference build its runs compared each component with, if they did
+    /// (`loadgen run --reference`): a run is judged against it with one too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<BaselineReference>,
     pub figures: Vec<BaselineFigure>,
+}
+
+/// The reference build of a baseline's runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineReference {
+    /// Its commit, the same in every run; none when they deployed prebuilt binaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// One figure in every baseline run.
@@ -143,6 +155,12 @@ impl Baseline {
                 run.run_id
             );
             ensure!(
+                run.environment.reference.is_some() == first.environment.reference.is_some(),
+                "runs {} and {} differ in having a reference build: a baseline's figures are all of one kind",
+                first.run_id,
+                run.run_id
+            );
+            ensure!(
                 run.environment.cpu_model == first.environment.cpu_model
                     && run.environment.cores == first.environment.cores,
                 "runs {} and {} ran on different machines",
@@ -199,6 +217,15 @@ impl Baseline {
             cpu_model: first.environment.cpu_model.clone(),
             cores: first.environment.cores,
             profile: first.profile.name,
+            reference: first.environment.reference.as_ref().map(|first_reference| {
+                let commit = first_reference.commit.clone();
+                let shared = runs
+                    .iter()
+                    .all(|r| r.environment.reference.as_ref().map(|r| &r.commit) == Some(&commit));
+                BaselineReference {
+                    commit: commit.filter(|_| shared),
+                }
+            }),
             figures: by_name.into_values().collect(),
         })
     }
@@ -357,6 +384,7 @@ mod tests {
             cpu_model: "cpu".into(),
             cores: 2,
             profile: ProfileName::Ci,
+            reference: None,
             figures,
         }
     }

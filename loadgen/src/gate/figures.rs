@@ -26,13 +26,19 @@
 //!   share of the system's CPU (a tenth to a fifth for inventory). Within
 //!   a run the rounds scatter about as much as the runs' medians do, so every turn that
 //!   calls the component counts.
+//! - in a run with a reference build (`loadgen run --reference`), each component's
+//!   figure is instead its time per call over the reference build's in the same round
+//!   (the mix, both architectures, geometric mean): two builds taking turns minutes
+//!   apart share whatever drifts between runs, a component's own drift included, so a
+//!   baseline of runs comparing a build with itself holds the noise of that ratio
+//!   alone, near 1.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use shop_domain::Component;
 
-use crate::deploy::System;
+use crate::deploy::{Build, System};
 use crate::interleaved::{Turn, Workload};
 use crate::journeys::Action;
 use crate::results::Run;
@@ -76,12 +82,16 @@ pub fn figures(run: &Run) -> Vec<Figure> {
     else {
         return Vec::new();
     };
-    let turns = Turns::of(
-        scenario
-            .systems
-            .iter()
-            .map(|r| (r.system, r.turns.as_slice())),
-    );
+    let of_build = |build: Build| {
+        Turns::of(
+            scenario
+                .systems
+                .iter()
+                .filter(|r| r.build == build)
+                .map(|r| (r.system, r.turns.as_slice())),
+        )
+    };
+    let (turns, reference) = (of_build(Build::Candidate), of_build(Build::Reference));
     let mut found = Vec::new();
     let page = Workload::ProductPage;
     for system in [System::Monolith, System::Split] {
@@ -122,7 +132,11 @@ pub fn figures(run: &Run) -> Vec<Figure> {
         ));
     }
     found.push(turns.hop_cost());
-    found.extend(turns.component_times());
+    if reference.0.is_empty() {
+        found.extend(turns.component_times());
+    } else {
+        found.extend(turns.component_changes(&reference));
+    }
     found.retain(|f| !f.rounds.is_empty());
     found
 }
@@ -245,6 +259,63 @@ impl<'a> Turns<'a> {
                     name: format!(
                         "{component} time per call / system CPU per request (every turn calling it)"
                     ),
+                    worse: Worse::Higher,
+                    component: Some(component),
+                    rounds,
+                });
+            }
+        }
+        found
+    }
+
+    /// Each component's time per call over the reference build's in the same round, in
+    /// every turn both builds ran (the mix, in both architectures): per round, the
+    /// geometric mean of those ratios. A round missing one of those turns is left out.
+    fn component_changes(&self, reference: &Turns) -> Vec<Figure> {
+        let mut found = Vec::new();
+        for component in Component::ALL {
+            let time = |turn: &Turn| {
+                turn.component_times
+                    .get(&component)?
+                    .mean_us()
+                    .filter(|&us| us > 0.0)
+            };
+            // The kinds of turn where both builds timed it.
+            let mut kinds: Vec<(System, Workload)> = reference
+                .0
+                .iter()
+                .filter(|(_, turn)| time(turn).is_some())
+                .map(|(&(system, workload, _), _)| (system, workload))
+                .filter(|&(system, workload)| {
+                    self.0.iter().any(|(&(s, w, _), turn)| {
+                        (s, w) == (system, workload) && time(turn).is_some()
+                    })
+                })
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            if kinds.is_empty() {
+                continue;
+            }
+            let rounds: BTreeMap<usize, f64> = self
+                .rounds()
+                .into_iter()
+                .filter_map(|round| {
+                    let logs = kinds
+                        .iter()
+                        .map(|&kind| {
+                            let this = time(self.get(kind, round)?)?;
+                            let theirs = time(reference.get(kind, round)?)?;
+                            Some((this / theirs).ln())
+                        })
+                        .collect::<Option<Vec<f64>>>()?;
+                    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+                    Some((round, mean.exp()))
+                })
+                .collect();
+            if !rounds.is_empty() {
+                found.push(Figure {
+                    name: format!("{component} time per call / the reference build's (same round)"),
                     worse: Worse::Higher,
                     component: Some(component),
                     rounds,

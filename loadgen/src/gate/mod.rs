@@ -91,6 +91,7 @@ pub fn performance(run: &Run, baseline: Baseline) -> Performance {
             "the run has no interleaved turns (it stopped before them, or did not run the ci profile's scenarios): nothing was measured to judge".to_owned(),
         );
     } else {
+        findings.extend(reference_mismatch(&baseline, run));
         findings.extend(missing);
     }
     let regressed = !findings.is_empty();
@@ -123,6 +124,23 @@ pub fn performance(run: &Run, baseline: Baseline) -> Performance {
     }
 }
 
+/// Why the run's component figures cannot be the baseline's, when one of them compared
+/// with a reference build and the other did not.
+fn reference_mismatch(baseline: &Baseline, run: &Run) -> Option<String> {
+    match (&baseline.reference, &run.environment.reference) {
+        (Some(theirs), None) => Some(match &theirs.commit {
+            Some(commit) => format!(
+                "the baseline's runs compared each component with a reference build and this run had none: run it with `--reference {commit}`"
+            ),
+            None => "the baseline's runs compared each component with a reference build and this run had none: run it with `--reference REV`".to_owned(),
+        }),
+        (None, Some(_)) => Some(
+            "this run compared each component with a reference build and the baseline's runs did not: make a baseline of runs with one (results/baseline/README.md)".to_owned(),
+        ),
+        _ => None,
+    }
+}
+
 /// The gates' summary as Markdown: a headline, a table, each failure's findings, then
 /// every performance figure.
 pub fn markdown(run: &Run, gates: &[Gate], performance: Option<&Performance>) -> String {
@@ -149,6 +167,16 @@ pub fn markdown(run: &Run, gates: &[Gate], performance: Option<&Performance>) ->
             out,
             "Test-only settings were on (the shop broken on purpose): `{}`.\n",
             run.environment.test_knobs.join("`, `")
+        );
+    }
+    if let Some(reference) = &run.environment.reference {
+        let _ = writeln!(
+            out,
+            "Each component was compared with the reference build {} in the same rounds.\n",
+            match &reference.commit {
+                Some(commit) => format!("`{}`", commit.get(..10).unwrap_or(commit)),
+                None => format!("in `{}`", reference.bins.display()),
+            }
         );
     }
     let _ = writeln!(out, "| gate | result | found |\n| --- | --- | --- |");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
-use split::{LaunchOptions, SplitDeployment, Topology};
+use split::{LaunchOptions, ProcessSetup, SplitDeployment, Topology};
 
 /// Starts every service of the split shop, then its gateway.
 #[derive(Debug, Parser)]
@@ -67,7 +67,10 @@ async fn main() -> Result<()> {
         gateway_listen: args.listen,
         shop_args: args.shop_args,
         start_deadline: Duration::from_secs(args.start_timeout_secs),
-        cpus: args.cpus,
+        setup: ProcessSetup {
+            cpus: args.cpus,
+            withhold_test_knobs: false,
+        },
         proxied: Default::default(),
     });
     let deployment = tokio::select! {

@@ -51,7 +51,7 @@ pub async fn deploy_with(topology: Topology, extra: &[&str]) -> Split {
         gateway_listen: "127.0.0.1:0".parse().unwrap(),
         shop_args,
         start_deadline: Duration::from_secs(60),
-        cpus: None,
+        setup: Default::default(),
         proxied: Default::default(),
     })
     .await
