@@ -7,10 +7,12 @@
 //! in the tree.
 //!
 //! A reference build (`loadgen run --reference REV`) is built from a git worktree of
-//! that commit into the same target directory, so the dependencies are shared and only
-//! the workspace's own crates compile, and its binaries are copied out to
-//! `<target>/reference/<commit>/`, where the next run with that reference finds them.
-//! The tree's own binaries are built after it, over it.
+//! that commit into a target directory of its own, `<target>/reference-build/`: in the
+//! tree's own, cargo would take the worktree's artifacts for the tree's (a workspace
+//! crate's fingerprint is the same whatever folder it is built from) and deploy the
+//! reference as the candidate. Its binaries are copied out to
+//! `<target>/reference/<commit>/`, where the next run with that reference finds them;
+//! the first build compiles every dependency once more, later ones only what changed.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -58,12 +60,17 @@ fn target_dir() -> Result<PathBuf> {
 /// `cargo build --release` of `packages` of the workspace in `workspace` into the
 /// running executable's target directory, its progress shown.
 fn cargo_build_release(workspace: &Path, packages: &[&str]) -> Result<()> {
+    cargo_build_release_into(workspace, packages, &target_dir()?)
+}
+
+/// [`cargo_build_release`] into `target`.
+fn cargo_build_release_into(workspace: &Path, packages: &[&str], target: &Path) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
         .args(["build", "--release", "--locked", "--bins", "--target-dir"])
-        .arg(target_dir()?);
+        .arg(target);
     for package in packages {
         command.args(["-p", package]);
     }
@@ -137,11 +144,11 @@ impl Reference {
     }
 
     /// The service binaries of `commit` ([`resolve`](Self::resolve)): found where an
-    /// earlier run left them, or built (a few minutes: the workspace's crates only).
-    /// Call it before [`service_binaries`], which builds the tree's over it.
+    /// earlier run left them, or built (minutes: every dependency the first time).
     pub fn of_commit(commit: String) -> Result<Self> {
         let workspace = workspace().context("the workspace loadgen was built from is gone")?;
-        let bins = target_dir()?.join("reference").join(&commit);
+        let target = target_dir()?;
+        let bins = target.join("reference").join(&commit);
         if check_complete(&bins).is_err() {
             eprintln!("building the reference build, {commit} (release; a few minutes)...");
             let checkout = tempfile::Builder::new()
@@ -154,12 +161,13 @@ impl Reference {
                 &workspace,
                 &["worktree", "add", "--detach", &tree_arg, &commit],
             )?;
-            let built = cargo_build_release(&tree, &SERVICE_PACKAGES);
+            let build_dir = target.join("reference-build");
+            let built = cargo_build_release_into(&tree, &SERVICE_PACKAGES, &build_dir);
             // The worktree goes whatever the build did, and its registration with it.
             let removed = git(&workspace, &["worktree", "remove", "--force", &tree_arg]);
             built.with_context(|| format!("building the reference build, {commit}"))?;
             removed?;
-            let release = target_dir()?.join("release");
+            let release = build_dir.join("release");
             let staging = bins.with_extension("partial");
             std::fs::create_dir_all(&staging)
                 .with_context(|| format!("creating {}", staging.display()))?;

@@ -121,8 +121,8 @@ struct RunArgs {
     bins: Option<PathBuf>,
     /// Compare with this commit (anything `git rev-parse` takes) in the interleaved
     /// rounds: its monolith and split run beside this tree's, without the test-only
-    /// settings, and each component's time is judged against theirs. Built once into
-    /// the target directory (a few minutes), then reused.
+    /// settings, and each component's time is judged against theirs. Built once, into
+    /// `<target>/reference/<commit>/`, then reused.
     #[arg(long, value_name = "REV", conflicts_with = "reference_bins")]
     reference: Option<String>,
     /// As --reference, with a folder of prebuilt service binaries of the reference.
@@ -242,8 +242,7 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         };
     }
-    // Built before pinning, so cargo has every core; the reference first, as the
-    // tree's build goes over it.
+    // Built before pinning, so cargo has every core.
     let reference = match (args.reference, args.reference_bins) {
         (Some(revision), _) => match binaries::Reference::resolve(&revision) {
             Err(e) => return bad_input(format!("{e:#}")),

@@ -27,11 +27,12 @@
 //!   a run the rounds scatter about as much as the runs' medians do, so every turn that
 //!   calls the component counts.
 //! - in a run with a reference build (`loadgen run --reference`), each component's
-//!   figure is instead its time per call over the reference build's in the same round
-//!   (the mix, both architectures, geometric mean): two builds taking turns minutes
-//!   apart share whatever drifts between runs, a component's own drift included, so a
-//!   baseline of runs comparing a build with itself holds the noise of that ratio
-//!   alone, near 1.
+//!   figure is instead that figure over the reference build's, in the same kind of
+//!   turn of the same round (geometric mean over every kind that calls it). The two
+//!   builds take turns seconds apart, so what drifts between runs made hours apart
+//!   falls on both; a baseline of runs comparing a build with itself holds the noise
+//!   of the ratio alone, near 1. The gauge stays: it takes out what differs between
+//!   two turns of one round, as it does between runs.
 
 use std::collections::BTreeMap;
 
@@ -268,18 +269,15 @@ impl<'a> Turns<'a> {
         found
     }
 
-    /// Each component's time per call over the reference build's in the same round, in
-    /// every turn both builds ran (the mix, in both architectures): per round, the
-    /// geometric mean of those ratios. A round missing one of those turns is left out.
+    /// Each component's time per call over the system's CPU per request, over the
+    /// reference build's same figure in the same kind of turn of the same round: per
+    /// round, the geometric mean over every kind of turn both builds timed it in (both
+    /// architectures; the mix, and the product page for the components it calls). A
+    /// round missing one of those turns is left out.
     fn component_changes(&self, reference: &Turns) -> Vec<Figure> {
         let mut found = Vec::new();
         for component in Component::ALL {
-            let time = |turn: &Turn| {
-                turn.component_times
-                    .get(&component)?
-                    .mean_us()
-                    .filter(|&us| us > 0.0)
-            };
+            let time = |turn: &Turn| time_per_system_request(turn, component);
             // The kinds of turn where both builds timed it.
             let mut kinds: Vec<(System, Workload)> = reference
                 .0
