@@ -143,10 +143,21 @@ impl Reference {
         })
     }
 
-    /// The service binaries of `commit` ([`resolve`](Self::resolve)): found where an
-    /// earlier run left them, or built (minutes: every dependency the first time).
-    pub fn of_commit(commit: String) -> Result<Self> {
+    /// The service binaries of `commit` ([`resolve`](Self::resolve)): `tree_bins`, the
+    /// tree's own build, when nothing the services are built from differs between the
+    /// tree and `commit` (the same sources build the same code: only the debug info
+    /// names the folder); else found where an earlier run left them, or built
+    /// (minutes: every dependency the first time).
+    pub fn of_commit(commit: String, tree_bins: Option<&Path>) -> Result<Self> {
         let workspace = workspace().context("the workspace loadgen was built from is gone")?;
+        if let Some(tree_bins) = tree_bins
+            && builds_the_same(&workspace, &commit)?
+        {
+            return Ok(Self {
+                commit: Some(commit),
+                bins: tree_bins.to_owned(),
+            });
+        }
         let target = target_dir()?;
         let bins = target.join("reference").join(&commit);
         if check_complete(&bins).is_err() {
@@ -190,6 +201,19 @@ impl Reference {
             bins,
         })
     }
+}
+
+/// What the service binaries are not built from: a change there leaves them as they are.
+const NOT_IN_THE_SERVICES: [&str; 5] = [":!loadgen", ":!results", ":!scripts", ":!.ci", ":!*.md"];
+
+/// Whether the service binaries of the tree in `workspace`, as it is (changes not
+/// committed included), are built from the same files as those of `commit`.
+fn builds_the_same(workspace: &Path, commit: &str) -> Result<bool> {
+    let mut changed = vec!["diff", "--name-only", commit, "--", "."];
+    changed.extend(NOT_IN_THE_SERVICES);
+    let mut untracked = vec!["ls-files", "--others", "--exclude-standard", "--", "."];
+    untracked.extend(NOT_IN_THE_SERVICES);
+    Ok(git(workspace, &changed)?.is_empty() && git(workspace, &untracked)?.is_empty())
 }
 
 /// `git args...` in `workspace`: its output, trimmed, or an error with what git said.

@@ -242,24 +242,30 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         };
     }
+    // A revision is checked before the builds, which take minutes.
+    let reference_commit = match args.reference.as_deref().map(binaries::Reference::resolve) {
+        Some(Err(e)) => return bad_input(format!("{e:#}")),
+        Some(Ok(commit)) => Some(commit),
+        None => None,
+    };
     // Built before pinning, so cargo has every core.
-    let reference = match (args.reference, args.reference_bins) {
-        (Some(revision), _) => match binaries::Reference::resolve(&revision) {
-            Err(e) => return bad_input(format!("{e:#}")),
-            Ok(commit) => match binaries::Reference::of_commit(commit) {
+    let tree_build = args.bins.is_none();
+    let bins = match binaries::service_binaries(args.bins) {
+        Ok(bins) => bins,
+        Err(e) => return failed(e),
+    };
+    let reference = match (reference_commit, args.reference_bins) {
+        (Some(commit), _) => {
+            match binaries::Reference::of_commit(commit, tree_build.then_some(&bins)) {
                 Ok(reference) => Some(reference),
                 Err(e) => return failed(e),
-            },
-        },
+            }
+        }
         (None, Some(bins)) => match binaries::Reference::prebuilt(bins) {
             Ok(reference) => Some(reference),
             Err(e) => return bad_input(format!("{e:#}")),
         },
         (None, None) => None,
-    };
-    let bins = match binaries::service_binaries(args.bins) {
-        Ok(bins) => bins,
-        Err(e) => return failed(e),
     };
     let cores = loadgen::pinning::split_cores();
     if let Err(e) = loadgen::pinning::pin_self(&cores) {

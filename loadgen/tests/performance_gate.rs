@@ -4,7 +4,9 @@
 //! made slower where it counts, naming what got slower, passes one where the whole
 //! machine slowed, and fails a run that never reached its interleaved turns. Bad
 //! baselines are refused (exit 2), and a baseline from another machine is shown, not
-//! judged.
+//! judged. A run with a reference build (`tests/fixtures/ci-reference-run.json`) is
+//! judged on each component against the reference's, and its baseline says which
+//! reference a run needs.
 
 mod report_fixture;
 
@@ -14,9 +16,18 @@ use std::process::Output;
 use serde_json::Value;
 
 const CI_RUN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ci-run.json");
+const CI_REFERENCE_RUN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ci-reference-run.json"
+);
 
 fn ci_run() -> Value {
     serde_json::from_str(&std::fs::read_to_string(CI_RUN).unwrap()).unwrap()
+}
+
+/// A run whose interleaved rounds had a reference build beside the candidate.
+fn ci_reference_run() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(CI_REFERENCE_RUN).unwrap()).unwrap()
 }
 
 fn loadgen(args: &[&Path]) -> Output {
@@ -29,10 +40,15 @@ fn loadgen(args: &[&Path]) -> Output {
 /// A baseline made of the fixture three times (as three runs), written under
 /// `scratch`: no spread between them, so every tolerance is the floor.
 fn baseline(scratch: &Path) -> PathBuf {
+    baseline_of(scratch, ci_run())
+}
+
+/// A baseline made of `fixture` three times, as [`baseline`].
+fn baseline_of(scratch: &Path, fixture: Value) -> PathBuf {
     let dirs: Vec<PathBuf> = ["a", "b", "c"]
         .into_iter()
         .map(|id| {
-            let mut run = ci_run();
+            let mut run = fixture.clone();
             run["run_id"] = format!("baseline-{id}").into();
             report_fixture::run_dir_with(scratch, &format!("baseline-{id}"), &run)
         })
@@ -61,8 +77,27 @@ fn check(scratch: &Path, run: &Value, baseline: &Path) -> (Option<i32>, String, 
     )
 }
 
-/// Every turn of `system` in the interleaved scenario.
+/// Every turn of `system` in the interleaved scenario, of either build.
 fn turns<'a>(run: &'a mut Value, system: &str) -> impl Iterator<Item = &'a mut Value> {
+    interleaved(run)
+        .filter(move |r| r["system"] == system)
+        .flat_map(|r| r["turns"].as_array_mut().unwrap())
+}
+
+/// Every turn of `system` in the interleaved scenario, of the reference build or of the
+/// candidate.
+fn turns_of<'a>(
+    run: &'a mut Value,
+    system: &str,
+    reference: bool,
+) -> impl Iterator<Item = &'a mut Value> {
+    interleaved(run)
+        .filter(move |r| r["system"] == system && (r["build"] == "reference") == reference)
+        .flat_map(|r| r["turns"].as_array_mut().unwrap())
+}
+
+/// The systems' results of the interleaved scenario.
+fn interleaved(run: &mut Value) -> impl Iterator<Item = &mut Value> {
     run["scenarios"]
         .as_array_mut()
         .unwrap()
@@ -72,8 +107,24 @@ fn turns<'a>(run: &'a mut Value, system: &str) -> impl Iterator<Item = &'a mut V
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .filter(move |r| r["system"] == system)
-        .flat_map(|r| r["turns"].as_array_mut().unwrap())
+}
+
+/// `run` with `component`'s calls `by` times longer in every turn of the candidate,
+/// and of the reference too when `reference_too`.
+fn slower(mut run: Value, component: &str, by: f64, reference_too: bool) -> Value {
+    for system in ["monolith", "split"] {
+        for reference in [false, true] {
+            if reference && !reference_too {
+                continue;
+            }
+            for turn in turns_of(&mut run, system, reference) {
+                if let Some(time) = turn["component_times"].get_mut(component) {
+                    scale(&mut time["seconds"], by);
+                }
+            }
+        }
+    }
+    run
 }
 
 /// The fixture with split's CPU per request 30% higher in every turn.
@@ -331,4 +382,104 @@ fn advisory_reports_a_regression_without_failing_the_run() {
         "{summary}"
     );
     assert!(summary.contains("catalog got slower"), "{summary}");
+}
+
+#[test]
+fn with_a_reference_each_component_is_judged_against_the_reference_build() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline_of(scratch.path(), ci_reference_run());
+    let baseline: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let commit = ci_reference_run()["environment"]["reference"]["commit"].clone();
+    assert_eq!(baseline["reference"]["commit"], commit);
+    let names: Vec<&str> = baseline["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("component").is_some())
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 6, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with("over the reference build's (same round)")),
+        "{names:?}"
+    );
+    let (code, summary, stderr) = check(scratch.path(), &ci_reference_run(), &file);
+    assert_eq!(code, Some(0), "{summary}{stderr}");
+    assert!(
+        summary.contains("compared with the reference build `20a00a11ec`"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn with_a_reference_a_component_slower_in_the_candidate_alone_is_named() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline_of(scratch.path(), ci_reference_run());
+    let run = slower(ci_reference_run(), "inventory", 1.3, false);
+    let (code, summary, stderr) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(1), "{summary}{stderr}");
+    let failed = summary
+        .split_once("### no performance regression")
+        .unwrap_or_else(|| panic!("{summary}"))
+        .1;
+    assert!(failed.contains("inventory got slower"), "{summary}");
+    assert!(!failed.contains("catalog got slower"), "{summary}");
+}
+
+#[test]
+fn with_a_reference_a_component_slower_in_both_builds_is_drift_not_a_regression() {
+    // What set 4 of BENCHMARKS.md saw: one component slower in every turn of a run,
+    // whatever the build. Both builds share it, so their ratio does not move.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline_of(scratch.path(), ci_reference_run());
+    let run = slower(ci_reference_run(), "inventory", 1.3, true);
+    let (code, summary, stderr) = check(scratch.path(), &run, &file);
+    assert_eq!(code, Some(0), "{summary}{stderr}");
+    assert!(!summary.contains("got slower"), "{summary}");
+}
+
+#[test]
+fn a_run_without_the_reference_its_baseline_had_is_told_which_to_use() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = baseline_of(scratch.path(), ci_reference_run());
+    let (code, summary, stderr) = check(scratch.path(), &ci_run(), &file);
+    assert_eq!(code, Some(1), "{summary}{stderr}");
+    assert!(
+        summary.contains("run it with `--reference 20a00a11eccd5856f98cab6b7902379acf137448`"),
+        "{summary}"
+    );
+    // And the other way about: a baseline without one cannot judge a run with one.
+    let file = baseline(scratch.path());
+    let (code, summary, _) = check(scratch.path(), &ci_reference_run(), &file);
+    assert_eq!(code, Some(1), "{summary}");
+    assert!(
+        summary.contains("the baseline's runs did not: make a baseline of runs with one"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_baseline_is_made_of_runs_all_with_a_reference_or_all_without() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = [("a", ci_run()), ("b", ci_run()), ("c", ci_reference_run())]
+        .into_iter()
+        .map(|(id, mut run)| {
+            run["run_id"] = id.into();
+            report_fixture::run_dir_with(scratch.path(), id, &run)
+        })
+        .collect();
+    let out_file = scratch.path().join("b.json");
+    let mut args: Vec<&Path> = vec!["baseline".as_ref()];
+    args.extend(dirs.iter().map(PathBuf::as_path));
+    args.extend(["--out".as_ref(), out_file.as_path()]);
+    let out = loadgen(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("differ in having a reference build"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists());
 }

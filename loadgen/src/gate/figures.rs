@@ -313,7 +313,7 @@ impl<'a> Turns<'a> {
                 .collect();
             if !rounds.is_empty() {
                 found.push(Figure {
-                    name: format!("{component} time per call / the reference build's (same round)"),
+                    name: format!("{component} time per call / system CPU per request, over the reference build's (same round)"),
                     worse: Worse::Higher,
                     component: Some(component),
                     rounds,

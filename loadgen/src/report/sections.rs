@@ -980,7 +980,9 @@ fn interleaved(run: &Run) -> Markup {
                     "The ceiling, the monolith and split measured in turns, the order reversed every round; "
                     "each figure is taken from measurements of one round. A component's figure is its "
                     "time per call, where it runs, over the system's CPU per request (all its processes) in "
-                    "the same turn, over every turn that calls it, both architectures (their geometric mean). "
+                    "the same turn, over every turn that calls it, both architectures (their geometric mean); "
+                    "in a run with a reference build (" code { "--reference" } "), that over the reference build's "
+                    "in the same kind of turn of the same round. "
                     code { "loadgen check RUN_DIR --baseline results/baseline/ci.json" }
                     " judges them."
                 }
