@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Refreshes the performance gate's baseline, results/baseline/ci.json: RUNS clean runs
-# of the ci profile on this machine (8 when not given: fewer make wider tolerances), then
-# `loadgen baseline` on them.
+# of the ci profile on this machine (8 when not given: fewer make wider tolerances), each
+# with the tree's own commit as its reference build (A against A: the noise of each
+# component's ratio to the reference), then `loadgen baseline` on them. CI then compares
+# every later commit with this one.
 # Run it on the machine class CI runs on, on a quiet machine, from a clean tree; commit
 # the new ci.json with the change that moved the figures (results/baseline/README.md).
 #
@@ -25,7 +27,7 @@ out=$(mktemp -d)
 cargo build --release --locked -p loadgen
 for i in $(seq "$runs"); do
     echo "== ci run $i of $runs"
-    cargo run --release --locked -q -p loadgen -- run --profile ci --out "$out"
+    cargo run --release --locked -q -p loadgen -- run --profile ci --reference HEAD --out "$out"
 done
 cargo run --release --locked -q -p loadgen -- baseline "$out"/2*/ --out results/baseline/ci.json
 echo "runs kept in $out"

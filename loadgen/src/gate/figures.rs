@@ -26,13 +26,14 @@
 //!   share of the system's CPU (a tenth to a fifth for inventory). Within
 //!   a run the rounds scatter about as much as the runs' medians do, so every turn that
 //!   calls the component counts.
-//! - in a run with a reference build (`loadgen run --reference`), each component's
-//!   figure is instead that figure over the reference build's, in the same kind of
-//!   turn of the same round (geometric mean over every kind that calls it). The two
-//!   builds take turns seconds apart, so what drifts between runs made hours apart
-//!   falls on both; a baseline of runs comparing a build with itself holds the noise
-//!   of the ratio alone, near 1. The gauge stays: it takes out what differs between
-//!   two turns of one round, as it does between runs.
+//!
+//! In a run with a reference build (`loadgen run --reference`), every figure above is
+//! taken of each build's turns (the ceiling's are shared), and the gate judges the
+//! candidate's over the reference's, round by round: what the change between the two
+//! builds did to it. The builds take turns seconds apart, so what drifts between runs
+//! made hours apart (the machine; in set 4, one component's process) falls on both, and
+//! a baseline of runs comparing a build with itself holds the noise of each ratio
+//! alone, near 1.
 
 use std::collections::BTreeMap;
 
@@ -74,8 +75,37 @@ impl Figure {
     }
 }
 
-/// The figures of `run`'s interleaved scenario; empty when it has none.
+/// The figures the gate judges in `run`'s interleaved scenario; empty when it has none.
+/// Without a reference build, the candidate's own ([`own_figures`]); with one, each of
+/// those over the reference build's same figure in the same round: what the change
+/// between the two builds did to it, near 1 when they are the same code.
 pub fn figures(run: &Run) -> Vec<Figure> {
+    let ours = own_figures(run, Build::Candidate);
+    let theirs = own_figures(run, Build::Reference);
+    if theirs.is_empty() {
+        return ours;
+    }
+    ours.into_iter()
+        .filter_map(|figure| {
+            let reference = theirs.iter().find(|f| f.name == figure.name)?;
+            let rounds: BTreeMap<usize, f64> = figure
+                .rounds
+                .iter()
+                .filter_map(|(&round, &value)| Some((round, value / reference.rounds.get(&round)?)))
+                .collect();
+            Some(Figure {
+                name: format!("{} / the reference build's", figure.name),
+                rounds,
+                ..figure
+            })
+        })
+        .filter(|f| !f.rounds.is_empty())
+        .collect()
+}
+
+/// The figures of `build`'s turns in `run`'s interleaved scenario (beside the ceiling's,
+/// which both builds share); empty when it has none.
+pub fn own_figures(run: &Run, build: Build) -> Vec<Figure> {
     let Some(scenario) = run
         .scenarios
         .iter()
@@ -83,16 +113,20 @@ pub fn figures(run: &Run) -> Vec<Figure> {
     else {
         return Vec::new();
     };
-    let of_build = |build: Build| {
-        Turns::of(
-            scenario
-                .systems
-                .iter()
-                .filter(|r| r.build == build)
-                .map(|r| (r.system, r.turns.as_slice())),
-        )
-    };
-    let (turns, reference) = (of_build(Build::Candidate), of_build(Build::Reference));
+    let turns = Turns::of(
+        scenario
+            .systems
+            .iter()
+            .filter(|r| r.build == build || r.system == System::Ceiling)
+            .map(|r| (r.system, r.turns.as_slice())),
+    );
+    if !turns
+        .0
+        .keys()
+        .any(|&(system, _, _)| system != System::Ceiling)
+    {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     let page = Workload::ProductPage;
     for system in [System::Monolith, System::Split] {
@@ -133,11 +167,7 @@ pub fn figures(run: &Run) -> Vec<Figure> {
         ));
     }
     found.push(turns.hop_cost());
-    if reference.0.is_empty() {
-        found.extend(turns.component_times());
-    } else {
-        found.extend(turns.component_changes(&reference));
-    }
+    found.extend(turns.component_times());
     found.retain(|f| !f.rounds.is_empty());
     found
 }
@@ -260,60 +290,6 @@ impl<'a> Turns<'a> {
                     name: format!(
                         "{component} time per call / system CPU per request (every turn calling it)"
                     ),
-                    worse: Worse::Higher,
-                    component: Some(component),
-                    rounds,
-                });
-            }
-        }
-        found
-    }
-
-    /// Each component's time per call over the system's CPU per request, over the
-    /// reference build's same figure in the same kind of turn of the same round: per
-    /// round, the geometric mean over every kind of turn both builds timed it in (both
-    /// architectures; the mix, and the product page for the components it calls). A
-    /// round missing one of those turns is left out.
-    fn component_changes(&self, reference: &Turns) -> Vec<Figure> {
-        let mut found = Vec::new();
-        for component in Component::ALL {
-            let time = |turn: &Turn| time_per_system_request(turn, component);
-            // The kinds of turn where both builds timed it.
-            let mut kinds: Vec<(System, Workload)> = reference
-                .0
-                .iter()
-                .filter(|(_, turn)| time(turn).is_some())
-                .map(|(&(system, workload, _), _)| (system, workload))
-                .filter(|&(system, workload)| {
-                    self.0.iter().any(|(&(s, w, _), turn)| {
-                        (s, w) == (system, workload) && time(turn).is_some()
-                    })
-                })
-                .collect();
-            kinds.sort_unstable();
-            kinds.dedup();
-            if kinds.is_empty() {
-                continue;
-            }
-            let rounds: BTreeMap<usize, f64> = self
-                .rounds()
-                .into_iter()
-                .filter_map(|round| {
-                    let logs = kinds
-                        .iter()
-                        .map(|&kind| {
-                            let this = time(self.get(kind, round)?)?;
-                            let theirs = time(reference.get(kind, round)?)?;
-                            Some((this / theirs).ln())
-                        })
-                        .collect::<Option<Vec<f64>>>()?;
-                    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
-                    Some((round, mean.exp()))
-                })
-                .collect();
-            if !rounds.is_empty() {
-                found.push(Figure {
-                    name: format!("{component} time per call / system CPU per request, over the reference build's (same round)"),
                     worse: Worse::Higher,
                     component: Some(component),
                     rounds,

@@ -10,7 +10,7 @@ use maud::{Markup, PreEscaped, html};
 use plotters::style::RGBColor;
 
 use crate::claims::{audit_words, fault_words};
-use crate::deploy::System;
+use crate::deploy::{Build, System};
 use crate::measure::{Measurement, Percentiles};
 use crate::partial_failure::{Impact, OutageResult};
 use crate::results::{Run, ScenarioResult};
@@ -981,25 +981,39 @@ fn interleaved(run: &Run) -> Markup {
                     "each figure is taken from measurements of one round. A component's figure is its "
                     "time per call, where it runs, over the system's CPU per request (all its processes) in "
                     "the same turn, over every turn that calls it, both architectures (their geometric mean); "
-                    "in a run with a reference build (" code { "--reference" } "), that over the reference build's "
-                    "in the same kind of turn of the same round. "
+                    "in a run with a reference build (" code { "--reference" } "), each figure is this build's "
+                    "over the reference build's in the same round (this build's own are below). "
                     code { "loadgen check RUN_DIR --baseline results/baseline/ci.json" }
                     " judges them."
                 }
-                table {
-                    tr {
-                        th { "figure" } th { "worse when" }
-                        @for round in &rounds { th.num { "round " (round) } }
-                        th.num { "median" }
-                    }
-                    @for f in &figures {
-                        tr {
-                            td { (f.name) }
-                            td { (match f.worse { crate::gate::figures::Worse::Higher => "higher", crate::gate::figures::Worse::Lower => "lower" }) }
-                            @for round in &rounds { td.num { (number(f.rounds.get(round).copied(), 3)) } }
-                            td.num { (number(crate::gate::stats::median(&f.values()), 3)) }
-                        }
-                    }
+                (figures_table(&figures, &rounds))
+                @if run.environment.reference.is_some() {
+                    h3 { "This build's own ratios" }
+                    (figures_table(&crate::gate::figures::own_figures(run, Build::Candidate), &rounds))
+                }
+            }
+        }
+    }
+}
+
+/// Figures, a row each: their value in each of `rounds` and their median.
+fn figures_table(
+    figures: &[crate::gate::figures::Figure],
+    rounds: &std::collections::BTreeSet<usize>,
+) -> Markup {
+    html! {
+        table {
+            tr {
+                th { "figure" } th { "worse when" }
+                @for round in rounds { th.num { "round " (round) } }
+                th.num { "median" }
+            }
+            @for f in figures {
+                tr {
+                    td { (f.name) }
+                    td { (match f.worse { crate::gate::figures::Worse::Higher => "higher", crate::gate::figures::Worse::Lower => "lower" }) }
+                    @for round in rounds { td.num { (number(f.rounds.get(round).copied(), 3)) } }
+                    td.num { (number(crate::gate::stats::median(&f.values()), 3)) }
                 }
             }
         }
