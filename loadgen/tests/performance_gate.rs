@@ -139,6 +139,14 @@ fn split_costing_more() -> Value {
     run
 }
 
+/// The findings of the failed performance gate in `summary`.
+fn performance_findings(summary: &str) -> &str {
+    summary
+        .split_once("### no performance regression")
+        .unwrap_or_else(|| panic!("no failed performance gate: {summary}"))
+        .1
+}
+
 fn scale(value: &mut Value, by: f64) {
     *value = (value.as_f64().unwrap() * by).into();
 }
@@ -180,10 +188,7 @@ fn a_slower_catalog_fails_the_gate_and_the_summary_names_catalog() {
     }
     let (code, summary, stderr) = check(scratch.path(), &run, &file);
     assert_eq!(code, Some(1), "{summary}{stderr}");
-    let failed = summary
-        .split_once("### no performance regression")
-        .unwrap_or_else(|| panic!("{summary}"))
-        .1;
+    let failed = performance_findings(&summary);
     assert!(failed.contains("catalog got slower"), "{summary}");
     assert!(!failed.contains("inventory got slower"), "{summary}");
 }
@@ -419,10 +424,7 @@ fn with_a_reference_a_component_slower_in_the_candidate_alone_is_named() {
     let run = slower(ci_reference_run(), "inventory", 1.3, false);
     let (code, summary, stderr) = check(scratch.path(), &run, &file);
     assert_eq!(code, Some(1), "{summary}{stderr}");
-    let failed = summary
-        .split_once("### no performance regression")
-        .unwrap_or_else(|| panic!("{summary}"))
-        .1;
+    let failed = performance_findings(&summary);
     assert!(failed.contains("inventory got slower"), "{summary}");
     assert!(!failed.contains("catalog got slower"), "{summary}");
 }
