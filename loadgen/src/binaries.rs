@@ -158,49 +158,51 @@ impl Reference {
                 bins: tree_bins.to_owned(),
             });
         }
-        let target = target_dir()?;
-        let bins = target.join("reference").join(&commit);
+        let bins = target_dir()?.join("reference").join(&commit);
         if check_complete(&bins).is_err() {
-            eprintln!("building the reference build, {commit} (release; a few minutes)...");
-            let checkout = tempfile::Builder::new()
-                .prefix("loadgen-reference-")
-                .tempdir()
-                .context("making a folder for the reference's worktree")?;
-            let tree = checkout.path().join("tree");
-            let tree_arg = tree.to_string_lossy().into_owned();
-            git(
-                &workspace,
-                &["worktree", "add", "--detach", &tree_arg, &commit],
-            )?;
-            let build_dir = target.join("reference-build");
-            let built = cargo_build_release_into(&tree, &SERVICE_PACKAGES, &build_dir);
-            // The worktree goes whatever the build did, and its registration with it.
-            let removed = git(&workspace, &["worktree", "remove", "--force", &tree_arg]);
-            built.with_context(|| format!("building the reference build, {commit}"))?;
-            removed?;
-            let release = build_dir.join("release");
-            let staging = bins.with_extension("partial");
-            std::fs::create_dir_all(&staging)
-                .with_context(|| format!("creating {}", staging.display()))?;
-            for name in SERVICE_BINARIES {
-                std::fs::copy(release.join(name), staging.join(name)).with_context(|| {
-                    format!("{commit} built no {name}: it predates this loadgen's deployments")
-                })?;
-            }
-            // Whole or not at all: a copy cut short is never taken for a build.
-            if bins.exists() {
-                std::fs::remove_dir_all(&bins)
-                    .with_context(|| format!("removing {}", bins.display()))?;
-            }
-            std::fs::rename(&staging, &bins).with_context(|| {
-                format!("moving the reference's binaries to {}", bins.display())
-            })?;
+            build_reference(&workspace, &commit, &bins)?;
         }
         Ok(Self {
             commit: Some(commit),
             bins,
         })
     }
+}
+
+/// Builds the service binaries of `commit` from a git worktree of it, into
+/// `<target>/reference-build/`, and moves them to `bins`, whole or not at all.
+fn build_reference(workspace: &Path, commit: &str, bins: &Path) -> Result<()> {
+    eprintln!("building the reference build, {commit} (release; a few minutes)...");
+    let checkout = tempfile::Builder::new()
+        .prefix("loadgen-reference-")
+        .tempdir()
+        .context("making a folder for the reference's worktree")?;
+    let tree = checkout.path().join("tree");
+    let tree_arg = tree.to_string_lossy().into_owned();
+    git(
+        workspace,
+        &["worktree", "add", "--detach", &tree_arg, commit],
+    )?;
+    let build_dir = target_dir()?.join("reference-build");
+    let built = cargo_build_release_into(&tree, &SERVICE_PACKAGES, &build_dir);
+    // The worktree goes whatever the build did, and its registration with it.
+    let removed = git(workspace, &["worktree", "remove", "--force", &tree_arg]);
+    built.with_context(|| format!("building the reference build, {commit}"))?;
+    removed?;
+    let release = build_dir.join("release");
+    let staging = bins.with_extension("partial");
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    for name in SERVICE_BINARIES {
+        std::fs::copy(release.join(name), staging.join(name)).with_context(|| {
+            format!("{commit} built no {name}: it predates this loadgen's deployments")
+        })?;
+    }
+    // A copy cut short is never taken for a build: it lands under its name last.
+    if bins.exists() {
+        std::fs::remove_dir_all(bins).with_context(|| format!("removing {}", bins.display()))?;
+    }
+    std::fs::rename(&staging, bins)
+        .with_context(|| format!("moving the reference's binaries to {}", bins.display()))
 }
 
 /// What the service binaries are not built from: a change there leaves them as they are.
@@ -223,11 +225,16 @@ fn git(workspace: &Path, args: &[&str]) -> Result<String> {
         .args(args)
         .output()
         .context("running git (is it installed?)")?;
+    let said = String::from_utf8_lossy(&output.stderr);
     ensure!(
         output.status.success(),
-        "git {}: {}",
+        "git {} failed ({}){}",
         args.join(" "),
-        String::from_utf8_lossy(&output.stderr).trim()
+        output.status,
+        match said.trim() {
+            "" => String::new(),
+            said => format!(": {said}"),
+        }
     );
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }

@@ -10,6 +10,10 @@
 //! time spent in each component from the processes' own `/metrics` over its measured
 //! stretch ([`crate::scrape::component_times`]): the figure that names a component
 //! when one gets slower.
+//!
+//! With a reference build (`loadgen run --reference`), its monolith and split are
+//! sides too, each beside the candidate's ([`Side`]), with the same turns: the gate
+//! then divides each build's figures by the other's of the same round.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

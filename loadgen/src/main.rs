@@ -242,11 +242,17 @@ fn run(args: RunArgs) -> ExitCode {
             Err(e) => failed(e),
         };
     }
-    // A revision is checked before the builds, which take minutes.
-    let reference_commit = match args.reference.as_deref().map(binaries::Reference::resolve) {
-        Some(Err(e)) => return bad_input(format!("{e:#}")),
-        Some(Ok(commit)) => Some(commit),
-        None => None,
+    // The reference asked for is checked before the builds, which take minutes.
+    let (reference_commit, prebuilt_reference) = match (args.reference, args.reference_bins) {
+        (Some(revision), _) => match binaries::Reference::resolve(&revision) {
+            Ok(commit) => (Some(commit), None),
+            Err(e) => return bad_input(format!("{e:#}")),
+        },
+        (None, Some(bins)) => match binaries::Reference::prebuilt(bins) {
+            Ok(reference) => (None, Some(reference)),
+            Err(e) => return bad_input(format!("{e:#}")),
+        },
+        (None, None) => (None, None),
     };
     // Built before pinning, so cargo has every core.
     let tree_build = args.bins.is_none();
@@ -254,18 +260,12 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(bins) => bins,
         Err(e) => return failed(e),
     };
-    let reference = match (reference_commit, args.reference_bins) {
-        (Some(commit), _) => {
-            match binaries::Reference::of_commit(commit, tree_build.then_some(&bins)) {
-                Ok(reference) => Some(reference),
-                Err(e) => return failed(e),
-            }
-        }
-        (None, Some(bins)) => match binaries::Reference::prebuilt(bins) {
+    let reference = match reference_commit {
+        Some(commit) => match binaries::Reference::of_commit(commit, tree_build.then_some(&bins)) {
             Ok(reference) => Some(reference),
-            Err(e) => return bad_input(format!("{e:#}")),
+            Err(e) => return failed(e),
         },
-        (None, None) => None,
+        None => prebuilt_reference,
     };
     let cores = loadgen::pinning::split_cores();
     if let Err(e) = loadgen::pinning::pin_self(&cores) {

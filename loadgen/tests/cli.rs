@@ -57,6 +57,15 @@ fn bad_input_is_refused_with_the_valid_choices() {
     );
     refused(&["run", "--price-gb-hour=-1"], "GB-hour");
     refused(&["run", "--price-core-hour", "cheap"], "--price-core-hour");
+    refused(&["run", "--reference", "no-such-commit"], "names no commit");
+    refused(
+        &["run", "--reference", "HEAD", "--reference-bins", "/tmp"],
+        "cannot be used with",
+    );
+    refused(
+        &["run", "--reference-bins", "/no/such/bins"],
+        "/no/such/bins lacks",
+    );
     refused(&["up"], "--arch");
     refused(&["up", "--arch", "both"], "monolith, split");
     refused(&["fly"], "scenarios");
