@@ -378,10 +378,12 @@ impl Session<'_> {
                 );
                 let body = (system == System::Ceiling).then_some(self.body.as_path());
                 let deployment = Deployment::start(system, &options, body).await?;
-                if system != System::Ceiling && !self.body.exists() {
-                    capture_page(&deployment.url, &self.body).await?;
-                }
+                let url = deployment.url.clone();
+                // Kept before anything else can fail, so that it is stopped in order.
                 deployments.push((deployment, build));
+                if system != System::Ceiling && !self.body.exists() {
+                    capture_page(&url, &self.body).await?;
+                }
             }
             deployments.rotate_right(1);
             let sides: Vec<interleaved::Side> = deployments
@@ -416,9 +418,13 @@ impl Session<'_> {
                 (Scenario::Interleaved, result)
             })
             .collect();
-        for (deployment, _) in deployments {
+        for (deployment, build) in deployments {
+            let whose = match build {
+                Build::Candidate => "",
+                Build::Reference => " (reference)",
+            };
             self.progress.phase(
-                &format!("interleaved: stopping {}", deployment.system.name()),
+                &format!("interleaved: stopping {}{whose}", deployment.system.name()),
                 GRACE,
             );
             let stopped = deployment.stop(GRACE).await;

@@ -49,7 +49,7 @@ pub struct Baseline {
     pub cpu_model: String,
     pub cores: usize,
     pub profile: ProfileName,
-    /// The reference build its runs compared each component with, if they did
+    /// The reference build its runs compared every figure with, if they did
     /// (`loadgen run --reference`): a run is judged against it with one too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<BaselineReference>,
@@ -59,7 +59,8 @@ pub struct Baseline {
 /// The reference build of a baseline's runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaselineReference {
-    /// Its commit, the same in every run; none when they deployed prebuilt binaries.
+    /// Its commit, when every run had the same one; none when they deployed prebuilt
+    /// binaries or differed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
 }
