@@ -111,13 +111,40 @@ pub struct Reference {
     pub bins: PathBuf,
 }
 
-impl Reference {
-    /// Prebuilt binaries, of a commit not known here.
-    pub fn prebuilt(bins: PathBuf) -> Result<Self> {
-        check_complete(&bins)?;
-        Ok(Self { commit: None, bins })
+/// The reference a run was asked for, checked but not yet built: checked first, since
+/// the builds take minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WantedReference {
+    /// A commit of the workspace (`--reference REV`, resolved).
+    Commit(String),
+    /// Prebuilt binaries of a commit not known here (`--reference-bins DIR`), complete.
+    Prebuilt(Reference),
+}
+
+impl WantedReference {
+    /// The reference `--reference` or `--reference-bins` asks for (the first when both
+    /// are given), if either is; an error means the flag's value is bad.
+    pub fn of_flags(revision: Option<&str>, bins: Option<PathBuf>) -> Result<Option<Self>> {
+        match (revision, bins) {
+            (Some(revision), _) => Ok(Some(Self::Commit(Reference::resolve(revision)?))),
+            (None, Some(bins)) => {
+                check_complete(&bins)?;
+                Ok(Some(Self::Prebuilt(Reference { commit: None, bins })))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
+    /// Its binaries: built, or found ([`Reference::of_commit`]).
+    pub fn into_reference(self, tree_bins: Option<&Path>) -> Result<Reference> {
+        match self {
+            Self::Commit(commit) => Reference::of_commit(commit, tree_bins),
+            Self::Prebuilt(reference) => Ok(reference),
+        }
+    }
+}
+
+impl Reference {
     /// The commit `revision` names (anything `git rev-parse` takes: a commit,
     /// `HEAD~1`, `main`) in the workspace this `loadgen` was built from.
     pub fn resolve(revision: &str) -> Result<String> {

@@ -243,16 +243,11 @@ fn run(args: RunArgs) -> ExitCode {
         };
     }
     // The reference asked for is checked before the builds, which take minutes.
-    let (reference_commit, prebuilt_reference) = match (args.reference, args.reference_bins) {
-        (Some(revision), _) => match binaries::Reference::resolve(&revision) {
-            Ok(commit) => (Some(commit), None),
-            Err(e) => return bad_input(format!("{e:#}")),
-        },
-        (None, Some(bins)) => match binaries::Reference::prebuilt(bins) {
-            Ok(reference) => (None, Some(reference)),
-            Err(e) => return bad_input(format!("{e:#}")),
-        },
-        (None, None) => (None, None),
+    let reference =
+        binaries::WantedReference::of_flags(args.reference.as_deref(), args.reference_bins);
+    let reference = match reference {
+        Ok(reference) => reference,
+        Err(e) => return bad_input(format!("{e:#}")),
     };
     // Built before pinning, so cargo has every core.
     let tree_build = args.bins.is_none();
@@ -260,12 +255,10 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(bins) => bins,
         Err(e) => return failed(e),
     };
-    let reference = match reference_commit {
-        Some(commit) => match binaries::Reference::of_commit(commit, tree_build.then_some(&bins)) {
-            Ok(reference) => Some(reference),
-            Err(e) => return failed(e),
-        },
-        None => prebuilt_reference,
+    let reference = reference.map(|wanted| wanted.into_reference(tree_build.then_some(&bins)));
+    let reference = match reference.transpose() {
+        Ok(reference) => reference,
+        Err(e) => return failed(e),
     };
     let cores = loadgen::pinning::split_cores();
     if let Err(e) = loadgen::pinning::pin_self(&cores) {
@@ -309,33 +302,37 @@ fn run(args: RunArgs) -> ExitCode {
         let outcome = runner::run(options, interrupt.clone()).await;
         drop(quiet);
         match outcome {
-            Ok(runner::Finished {
-                run,
-                dir,
-                stopped_by,
-            }) => {
-                println!("{}", run.summary_table());
-                println!("results: {}", dir.join("run.json").display());
-                match loadgen::report::write(&run, &dir) {
-                    Ok(path) => println!("report: {}", path.display()),
-                    Err(e) => eprintln!("warning: the report was not written: {e:#}"),
-                }
-                if let Some(e) = stopped_by {
-                    failed(e.context(
-                        "the run stopped before the end; the report shows what it measured",
-                    ))
-                } else if run.interrupted {
-                    ExitCode::from(130)
-                } else if run.failed() {
-                    eprintln!("a scenario failed: the books did not balance after its fault");
-                    ExitCode::FAILURE
-                } else {
-                    ExitCode::SUCCESS
-                }
-            }
+            Ok(finished) => finish(finished),
             Err(e) => failed(e),
         }
     })
+}
+
+/// Prints a finished run's summary and writes its report; its exit code: 1 when it
+/// stopped before the end or an audit failed, 130 when interrupted.
+fn finish(
+    runner::Finished {
+        run,
+        dir,
+        stopped_by,
+    }: runner::Finished,
+) -> ExitCode {
+    println!("{}", run.summary_table());
+    println!("results: {}", dir.join("run.json").display());
+    match loadgen::report::write(&run, &dir) {
+        Ok(path) => println!("report: {}", path.display()),
+        Err(e) => eprintln!("warning: the report was not written: {e:#}"),
+    }
+    if let Some(e) = stopped_by {
+        failed(e.context("the run stopped before the end; the report shows what it measured"))
+    } else if run.interrupted {
+        ExitCode::from(130)
+    } else if run.failed() {
+        eprintln!("a scenario failed: the books did not balance after its fault");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// A report from a run's folder, or the comparison of two. A folder without a
@@ -346,14 +343,16 @@ fn report(args: ReportArgs) -> ExitCode {
         (None, Some(dir)) => vec![dir],
         (None, None) => Vec::new(),
     };
+    let mut runs = Vec::new();
     for dir in &dirs {
-        if let Err(e) = loadgen::report::load(dir) {
-            return bad_input(format!("{e:#}"));
+        match loadgen::report::load(dir) {
+            Ok(run) => runs.push(run),
+            Err(e) => return bad_input(format!("{e:#}")),
         }
     }
-    let written = match dirs.as_slice() {
-        [old, new] => loadgen::report::write_comparison(old, new),
-        [dir] => loadgen::report::rebuild(dir),
+    let written = match (runs.as_slice(), dirs.as_slice()) {
+        ([old, new], [_, new_dir]) => loadgen::report::write_comparison(old, new, new_dir),
+        ([run], [dir]) => loadgen::report::write(run, dir),
         _ => return bad_input("name a run's folder, or --compare OLD NEW"),
     };
     match written {

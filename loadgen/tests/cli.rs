@@ -133,7 +133,7 @@ fn sigterm_mid_run_stops_every_process_and_still_writes_the_results() {
 }
 
 #[test]
-fn a_service_that_cannot_start_fails_the_run_and_leaves_nothing_running() {
+fn a_service_that_cannot_start_fails_the_run_writes_what_it_got_to_and_leaves_nothing_running() {
     let out = tempfile::tempdir().unwrap();
     let out_path = out.path().to_str().unwrap().to_owned();
     // The real binaries, but orders (the last to start) is broken.
@@ -159,8 +159,19 @@ fn a_service_that_cannot_start_fails_the_run_and_leaves_nothing_running() {
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("orders-0"), "{stderr}");
     assert!(stderr.contains("broken on purpose"), "{stderr}");
+    assert!(
+        stderr.contains("the run stopped before the end"),
+        "{stderr}"
+    );
     let left = processes_mentioning(&out_path);
     assert!(left.is_empty(), "left running: {left:?}");
+    // What it got to is still written, marked invalid, with its report.
+    assert!(glob_exists(out.path(), "report.html"), "no report written");
+    let run = written_run(out.path());
+    assert_eq!(run["valid"], false);
+    assert_eq!(run["interrupted"], false);
+    let why = run["invalid_because"].to_string();
+    assert!(why.contains("stopped by an error"), "{why}");
 }
 
 /// `loadgen run hop-cost` of the split build (four endpoints, a few seconds each), its
@@ -251,14 +262,7 @@ fn interrupted_mid_run(signal: Signal) {
     assert_eq!(status.code(), Some(130));
     let left = processes_mentioning(&out_path);
     assert!(left.is_empty(), "left running: {left:?} (of {services:?})");
-    let run_json = std::fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("run.json"))
-        .find(|p| p.exists())
-        .expect("run.json written");
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run_json).unwrap()).unwrap();
+    let run = written_run(out.path());
     assert_eq!(run["interrupted"], true);
     assert_eq!(run["valid"], false);
 }
@@ -268,4 +272,15 @@ fn glob_exists(dir: &Path, rest: &str) -> bool {
     std::fs::read_dir(dir)
         .map(|entries| entries.flatten().any(|e| e.path().join(rest).exists()))
         .unwrap_or(false)
+}
+
+/// The `run.json` a run wrote into `<dir>/<its run id>/`.
+fn written_run(dir: &Path) -> serde_json::Value {
+    let run_json = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("run.json"))
+        .find(|p| p.exists())
+        .expect("run.json written");
+    serde_json::from_str(&std::fs::read_to_string(run_json).unwrap()).unwrap()
 }

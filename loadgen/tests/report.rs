@@ -336,7 +336,11 @@ fn a_comparison_tells_changes_from_noise() {
     ramp["knee"] = serde_json::json!(knee * factor * factor);
     let old_dir = report_fixture::run_dir_with(scratch.path(), "old", &old);
     let new_dir = report_fixture::run_dir_with(scratch.path(), "new", &new);
-    let path = loadgen::report::write_comparison(&old_dir, &new_dir).unwrap();
+    let (older, newer) = (
+        loadgen::report::load(&old_dir).unwrap(),
+        loadgen::report::load(&new_dir).unwrap(),
+    );
+    let path = loadgen::report::write_comparison(&older, &newer, &new_dir).unwrap();
     assert!(path.starts_with(&new_dir));
     let html = std::fs::read_to_string(path).unwrap();
     let row = html

@@ -66,11 +66,10 @@ pub fn rebuild(run_dir: &Path) -> Result<PathBuf> {
     write(&load(run_dir)?, run_dir)
 }
 
-/// Writes the comparison of `old` with `new` into `new`'s folder, as
+/// Writes the comparison of `old` with `new` into `new_dir`, `new`'s folder, as
 /// `compare-<old run id>.html`. Returns its path.
-pub fn write_comparison(old_dir: &Path, new_dir: &Path) -> Result<PathBuf> {
-    let (old, new) = (load(old_dir)?, load(new_dir)?);
-    let html = compare::page(&old, &new);
+pub fn write_comparison(old: &Run, new: &Run, new_dir: &Path) -> Result<PathBuf> {
+    let html = compare::page(old, new);
     let id: String = old
         .run_id
         .chars()

@@ -18,7 +18,7 @@ use crate::scenarios::{Ramp, Scenario};
 
 use super::charts::{self, Bar, Mark, Panel, Series};
 use super::page::{self, colour, knee, number, percent, system_name};
-use super::verdicts::{self, common_rate, step_near};
+use super::verdicts;
 
 /// Files beside `run.json` the report links to, relative to the run's folder.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -280,21 +280,9 @@ fn darker(RGBColor(r, g, b): RGBColor) -> RGBColor {
 
 /// The percentile spectrum at the highest rate every system kept in `capacity`.
 fn spectrum(run: &Run) -> Result<Markup> {
-    let Some(capacity) = run
-        .scenarios
-        .iter()
-        .find(|s| s.scenario == Scenario::Capacity)
-    else {
+    let Some((_, rows)) = verdicts::at_common_rate(run) else {
         return Ok(html! {});
     };
-    let Some(common) = common_rate(capacity) else {
-        return Ok(html! {});
-    };
-    let rows: Vec<(System, &Measurement)> = capacity
-        .systems
-        .iter()
-        .filter_map(|r| Some((r.system, step_near(&r.ramp.as_ref()?.steps, common)?)))
-        .collect();
     let values = |p: &Percentiles| {
         [
             p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.p9999_ms, p.max_ms,
@@ -829,17 +817,7 @@ fn blast_radius(outages: &[(&ScenarioResult, Vec<(System, &OutageResult)>)]) -> 
 /// projected cost from scale-hot.
 fn cost(run: &Run) -> Result<Markup> {
     let mut blocks = Vec::new();
-    if let Some(capacity) = run
-        .scenarios
-        .iter()
-        .find(|s| s.scenario == Scenario::Capacity)
-        && let Some(common) = common_rate(capacity)
-    {
-        let at: Vec<(System, &Measurement)> = capacity
-            .systems
-            .iter()
-            .filter_map(|r| Some((r.system, step_near(&r.ramp.as_ref()?.steps, common)?)))
-            .collect();
+    if let Some((common, at)) = verdicts::at_common_rate(run) {
         let bars = |pick: &dyn Fn(&crate::measure::ComponentCost, &Measurement) -> Option<f64>| -> Vec<Bar> {
             at.iter()
                 .map(|(system, m)| Bar {

@@ -188,26 +188,15 @@ fn caveat(run: &Run, scenario: Scenario) -> String {
 /// architectures kept in `capacity`. It favours the architecture whose CPU per request
 /// is at least [`PRICE_MARGIN`] lower.
 fn price_row(run: &Run) -> Option<Row> {
-    let capacity = run
-        .scenarios
-        .iter()
-        .find(|s| s.scenario == Scenario::Capacity)?;
-    let common = common_rate(capacity)?;
+    let (common, steps) = at_common_rate(run)?;
     let mut cpu = BTreeMap::new();
     let mut figures = BTreeMap::new();
-    for result in &capacity.systems {
-        let Some(step) = result
-            .ramp
-            .as_ref()
-            .and_then(|r| step_near(&r.steps, common))
-        else {
-            continue;
-        };
+    for (system, step) in steps {
         if let Some(c) = step.cost.sut_cpu_us_per_request {
-            cpu.insert(result.system, c);
+            cpu.insert(system, c);
         }
         figures.insert(
-            result.system,
+            system,
             format!(
                 "p50 {} ms, p99 {} ms; {} CPU-us/req; {} MB",
                 number(Some(step.overall.corrected.p50_ms), 2),
@@ -277,4 +266,21 @@ pub fn step_near(steps: &[Measurement], rate: f64) -> Option<&Measurement> {
                 .abs()
                 .total_cmp(&(b.intended_rate - rate).abs())
         })
+}
+
+/// The capacity scenario's common rate ([`common_rate`]) and each system's kept step
+/// nearest it: what the price, the spectrum and the cost per component compare. `None`
+/// without a capacity scenario or a rate every system kept.
+pub fn at_common_rate(run: &Run) -> Option<(f64, Vec<(System, &Measurement)>)> {
+    let capacity = run
+        .scenarios
+        .iter()
+        .find(|s| s.scenario == Scenario::Capacity)?;
+    let common = common_rate(capacity)?;
+    let steps = capacity
+        .systems
+        .iter()
+        .filter_map(|r| Some((r.system, step_near(&r.ramp.as_ref()?.steps, common)?)))
+        .collect();
+    Some((common, steps))
 }
