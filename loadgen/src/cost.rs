@@ -167,6 +167,7 @@ mod tests {
     async fn a_busy_process_shows_its_cpu_and_memory() {
         let _alone = crate::TIMING_TESTS.lock().await;
         let me = std::process::id() as i32;
+        let started = Instant::now();
         let sampler = Sampler::start(
             vec![Watched {
                 name: "loadgen test".to_owned(),
@@ -174,16 +175,21 @@ mod tests {
             }],
             Duration::from_millis(100),
         );
-        // Half a second of one core, busy.
+        // Half a second of CPU, busy: counted in CPU, not wall time, so that a machine
+        // busy with other work only makes it take longer.
         let spin = std::thread::spawn(|| {
-            let until = Instant::now() + Duration::from_millis(500);
+            let used = || read(std::process::id() as i32).unwrap().0;
+            let until = used() + Duration::from_millis(500);
             let mut n = 0u64;
-            while Instant::now() < until {
-                n = n.wrapping_add(1);
+            while used() < until {
+                for _ in 0..10_000 {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
             }
             n
         });
         spin.join().unwrap();
+        let spun = started.elapsed();
         tokio::time::sleep(Duration::from_millis(150)).await;
         let series = sampler.stop().await;
         let mine = &series[0];
@@ -196,8 +202,8 @@ mod tests {
         // The busy half second, and nothing of the idle 150 ms after it.
         let idle = mine.cpu_between(end - Duration::from_millis(100), end);
         assert!(idle < Duration::from_millis(60), "{idle:?}");
-        let busy = mine.cpu_between(Duration::ZERO, Duration::from_millis(500));
-        assert!(busy >= Duration::from_millis(350), "{busy:?}");
+        let busy = mine.cpu_between(Duration::ZERO, spun);
+        assert!(busy >= Duration::from_millis(350), "{busy:?} in {spun:?}");
         assert_eq!(
             mine.between(Duration::ZERO, end).readings.len(),
             mine.readings.len()
