@@ -72,6 +72,14 @@ impl Build {
     pub fn is_candidate(&self) -> bool {
         *self == Build::Candidate
     }
+
+    /// What follows a system's name in progress lines: nothing for the candidate.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Build::Candidate => "",
+            Build::Reference => " (reference)",
+        }
+    }
 }
 
 /// How to deploy, whatever is deployed.

@@ -137,10 +137,7 @@ pub async fn run(
         for side in order {
             let Side { deployment, build } = sides[side];
             for &workload in Workload::of(deployment.system) {
-                let whose = match build {
-                    Build::Candidate => "",
-                    Build::Reference => " (reference)",
-                };
+                let whose = build.suffix();
                 progress(
                     &format!(
                         "round {round} of {rounds}: {}{whose} {}",

@@ -419,10 +419,7 @@ impl Session<'_> {
             })
             .collect();
         for (deployment, build) in deployments {
-            let whose = match build {
-                Build::Candidate => "",
-                Build::Reference => " (reference)",
-            };
+            let whose = build.suffix();
             self.progress.phase(
                 &format!("interleaved: stopping {}{whose}", deployment.system.name()),
                 GRACE,
