@@ -18,8 +18,8 @@
 //! A figure regresses when its median over the run's rounds is worse than the
 //! baseline's by more than its tolerance, and the better end of its 90% bootstrap
 //! interval is still worse (not one round's luck). The tolerance is where the median of
-//! one more clean run would stay: the one-sided [`baseline::PREDICTION_LEVEL`] prediction
-//! bound from the baseline runs' medians (Student's t), and at least
+//! one more clean run would stay: the one-sided prediction bound, at the level that
+//! shares [`baseline::RUN_FALSE_ALARM`] among the figures, from the baseline runs' medians (Student's t), and at least
 //! [`baseline::MIN_TOLERANCE`]. A regression in a component's figure names the
 //! component; a component's time includes the calls it makes to others, so a caller
 //! that moved with a component it calls is said to have moved with it, not named.
