@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refreshes the performance gate's baseline, results/baseline/ci.json: RUNS clean runs
-# of the ci profile on this machine (8 when not given: fewer make wider tolerances), each
+# of the ci profile on this machine (15 when not given: fewer make wider tolerances), each
 # with the tree's own commit as its reference build (A against A: the noise of each
 # component's ratio to the reference), then `loadgen baseline` on them. CI then compares
 # every later commit with this one.
@@ -10,7 +10,7 @@
 #   scripts/refresh-baseline.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-8}
+runs=${1:-15}
 case "$runs" in
     '' | *[!0-9]*) runs=0 ;;
 esac
