@@ -15,7 +15,7 @@
 //! sides too, each beside the candidate's ([`Side`]), with the same turns: the gate
 //! then divides each build's figures by the other's of the same round.
 //!
-//! A turn the generator limited is measured again ([`RETRIES`]); a round in which one
+//! A turn the generator limited is measured again (`RETRIES`); a round in which one
 //! stayed limited is set aside whole and measured again after the others
 //! ([`SPOILED_ROUNDS_AGAIN`]).
 

@@ -18,13 +18,14 @@
 //! A figure regresses when its median over the run's rounds is worse than the
 //! baseline's by more than its tolerance, and the better end of its 90% bootstrap
 //! interval is still worse (not one round's luck). The tolerance is where the median of
-//! one more clean run would stay: the one-sided prediction bound, at the level that
-//! shares [`baseline::RUN_FALSE_ALARM`] among the figures, from the baseline runs' medians (Student's t), and at least
-//! [`baseline::MIN_TOLERANCE`]. A regression in a component's figure names the
-//! component; a component's time includes the calls it makes to others, so a caller
-//! that moved with a component it calls is said to have moved with it, not named.
-//! Against a baseline from another machine class, the figures are shown and not
-//! judged: ratios travel better than absolute figures, not perfectly.
+//! one more clean run would stay: the one-sided prediction bound from the baseline
+//! runs' medians (Student's t), at the level that shares [`baseline::RUN_FALSE_ALARM`]
+//! among the figures, and at least [`baseline::MIN_TOLERANCE`]. A regression in a
+//! component's figure names the component; a component's time includes the calls it
+//! makes to others, so a caller that moved with a component it calls is said to have
+//! moved with it, not named. Against a baseline from another machine class, the
+//! figures are shown and not judged: ratios travel better than absolute figures, not
+//! perfectly.
 
 pub mod baseline;
 pub mod figures;
