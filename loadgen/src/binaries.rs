@@ -233,7 +233,18 @@ fn build_reference(workspace: &Path, commit: &str, bins: &Path) -> Result<()> {
 }
 
 /// What the service binaries are not built from: a change there leaves them as they are.
-const NOT_IN_THE_SERVICES: [&str; 5] = [":!loadgen", ":!results", ":!scripts", ":!.ci", ":!*.md"];
+/// Tests and benchmarks, and the contract suite they share (a dev-dependency only), are
+/// built into test binaries, never into the services.
+const NOT_IN_THE_SERVICES: [&str; 8] = [
+    ":!loadgen",
+    ":!results",
+    ":!scripts",
+    ":!.ci",
+    ":!*.md",
+    ":!*/tests/*",
+    ":!*/benches/*",
+    ":!shop-contract",
+];
 
 /// Whether the service binaries of the tree in `workspace`, as it is (changes not
 /// committed included), are built from the same files as those of `commit`.
@@ -303,4 +314,69 @@ pub fn switch_to_release() -> Result<std::convert::Infallible> {
         Command::new(&release).args(std::env::args_os().skip(1)),
     );
     Err(error).with_context(|| format!("starting {}", release.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A git repository holding `files`, committed; returns it and the commit.
+    fn repository(files: &[&str]) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| git(dir.path(), args).unwrap();
+        run(&["init", "-q"]);
+        for file in files {
+            write(dir.path(), file, "fn main() {}");
+        }
+        run(&["add", "."]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "first",
+        ]);
+        let commit = run(&["rev-parse", "HEAD"]);
+        (dir, commit)
+    }
+
+    fn write(root: &Path, file: &str, text: &str) {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    const FILES: [&str; 5] = [
+        "split/src/main.rs",
+        "split/tests/faults.rs",
+        "monolith/benches/page.rs",
+        "shop-contract/src/lib.rs",
+        "loadgen/src/main.rs",
+    ];
+
+    #[test]
+    fn changes_to_tests_benches_and_the_loadgen_leave_the_services_as_they_are() {
+        let (dir, commit) = repository(&FILES);
+        assert!(builds_the_same(dir.path(), &commit).unwrap());
+        for file in &FILES[1..] {
+            write(dir.path(), file, "fn main() { changed() }");
+        }
+        write(dir.path(), "split/tests/new.rs", "untracked");
+        write(dir.path(), "README.md", "untracked");
+        assert!(builds_the_same(dir.path(), &commit).unwrap());
+    }
+
+    #[test]
+    fn a_change_to_a_service_s_source_tracked_or_not_builds_it_anew() {
+        let (dir, commit) = repository(&FILES);
+        write(dir.path(), "split/src/main.rs", "fn main() { changed() }");
+        assert!(!builds_the_same(dir.path(), &commit).unwrap());
+
+        let (dir, commit) = repository(&FILES);
+        write(dir.path(), "split/src/new.rs", "untracked");
+        assert!(!builds_the_same(dir.path(), &commit).unwrap());
+    }
 }
