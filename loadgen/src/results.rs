@@ -349,7 +349,7 @@ impl Run {
             for (result, ramp) in &ramps {
                 out.push_str(&format!("  {}: {}\n", result.system.name(), ramp.stopped));
             }
-            out.push_str("  (knee: the highest step kept; \">=\": the generator ended the ramp)\n");
+            out.push_str("  (knee: the highest step kept; \">=\": the ramp ended before the system did: on the generator, or at its last step)\n");
         }
         if let Some(hops) = self
             .scenarios
@@ -436,7 +436,8 @@ impl Run {
     }
 }
 
-/// A ramp's knee as the table shows it: `>= 6872` when the generator stopped the ramp.
+/// A ramp's knee as the table shows it: `>= 6872` when the ramp ended before the system
+/// did (on the generator, or at its last step).
 fn knee(ramp: &Ramp) -> String {
     match (ramp.knee, ramp.knee_is_lower_bound) {
         (Some(k), true) => format!(">= {k:.0}"),

@@ -377,11 +377,15 @@ impl Profile {
                     ..InterleavedTiming::default()
                 },
             },
-            // Quick's sizes, a ramp that starts where both architectures are far from
-            // their knees, a shorter outage, and the interleaved rounds the gate reads.
+            // Quick's sizes; a ramp of five steps, from where both architectures are
+            // far from their knees to where the ceiling's generator nears its own (in
+            // run 20261130-055855, at 7db25c6, every system kept each step from 400 to
+            // 3200 req/s, and the ceiling's ramp ended on the generator at 25600); a
+            // shorter outage; and the interleaved rounds the gate reads.
             ProfileName::Ci => Self {
                 name,
-                ramp_start: 400.0,
+                ramp_start: 800.0,
+                ramp_max_steps: 5,
                 hop_length: Duration::from_secs(2),
                 outage: OutageTiming {
                     before: Duration::from_secs(3),
@@ -449,8 +453,9 @@ pub struct Ramp {
     /// The highest step rate the system kept (achieved >= 99% of intended, p99 within
     /// the objective), if it kept any.
     pub knee: Option<f64>,
-    /// True when the ramp ended because the generator, not the system, could go no
-    /// further: the system's knee is at least `knee`, maybe more.
+    /// True when the ramp ended before the system did: the generator, not the system,
+    /// could go no further, or the system kept every step there was. Its knee is at
+    /// least `knee`, maybe more.
     pub knee_is_lower_bound: bool,
     /// Why the ramp stopped.
     pub stopped: String,
@@ -488,9 +493,7 @@ pub async fn ramp(
     mut progress: impl FnMut(&str, Duration),
 ) -> Result<Ramp> {
     let mut steps: Vec<Measurement> = Vec::new();
-    let mut knee = None;
-    let mut knee_is_lower_bound = false;
-    let mut stopped = format!("kept every step up to {} steps", profile.ramp_max_steps);
+    let mut ends = Vec::new();
     for index in 0..profile.ramp_max_steps {
         let rate = profile.ramp_rate(index);
         let length = profile.step + profile.warm_up;
@@ -519,29 +522,74 @@ pub async fn ramp(
         )
         .await?;
         let last = tries.last().expect("a step is measured at least once");
-        let (verdict, reasons) = (last.verdict, last.reasons.join("; "));
+        let end = StepEnd {
+            rate,
+            verdict: last.verdict,
+            reasons: last.reasons.join("; "),
+        };
         steps.extend(tries);
-        match verdict {
-            Verdict::Kept => knee = Some(rate),
-            Verdict::Saturated => {
-                stopped = format!("fell behind at {rate:.0} req/s (twice): {reasons}");
-                break;
-            }
-            Verdict::GeneratorLimited => {
-                knee_is_lower_bound = true;
-                stopped = format!(
-                    "the load generator, not the server, was the limit at {rate:.0} req/s (twice): {reasons}"
-                );
-                break;
-            }
+        let kept = end.verdict == Verdict::Kept;
+        ends.push(end);
+        if !kept {
+            break;
         }
     }
-    Ok(Ramp {
-        steps,
-        knee,
-        knee_is_lower_bound,
-        stopped,
-    })
+    Ok(Ramp::of(steps, &ends, profile))
+}
+
+/// How one step of a ramp ended: the verdict of its last try, at its rate.
+#[derive(Debug, Clone)]
+struct StepEnd {
+    rate: f64,
+    verdict: Verdict,
+    reasons: String,
+}
+
+impl Ramp {
+    /// What a ramp found, from its measurements and how each of its steps ended (it
+    /// stops at the first step not kept, or when the profile's steps run out).
+    fn of(steps: Vec<Measurement>, ends: &[StepEnd], profile: &Profile) -> Ramp {
+        let knee = ends
+            .iter()
+            .take_while(|end| end.verdict == Verdict::Kept)
+            .last()
+            .map(|end| end.rate);
+        let (knee_is_lower_bound, stopped) = match ends.last() {
+            Some(StepEnd {
+                rate,
+                verdict: Verdict::Saturated,
+                reasons,
+            }) => (
+                false,
+                format!("fell behind at {rate:.0} req/s (twice): {reasons}"),
+            ),
+            Some(StepEnd {
+                rate,
+                verdict: Verdict::GeneratorLimited,
+                reasons,
+            }) => (
+                true,
+                format!(
+                    "the load generator, not the server, was the limit at {rate:.0} req/s (twice): {reasons}"
+                ),
+            ),
+            // The steps ran out before the system did.
+            _ => (
+                true,
+                format!(
+                    "kept every step (the profile's last is step {}, at {:.0} req/s)",
+                    profile.ramp_max_steps,
+                    profile.ramp_rate(profile.ramp_max_steps.saturating_sub(1))
+                ),
+            ),
+        };
+        Ramp {
+            steps,
+            knee,
+            knee_is_lower_bound,
+            stopped,
+        }
+    }
 }
 
 /// The endpoints of the hop-cost scenario, shallow to deep.
@@ -600,4 +648,63 @@ pub async fn hop_cost(
         found.push((action, measured));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(rate: f64, verdict: Verdict) -> StepEnd {
+        StepEnd {
+            rate,
+            verdict,
+            reasons: format!("{verdict:?} at {rate}"),
+        }
+    }
+
+    fn ramp_of(verdicts: &[Verdict]) -> Ramp {
+        let profile = Profile::of(ProfileName::Ci);
+        let ends: Vec<StepEnd> = verdicts
+            .iter()
+            .enumerate()
+            .map(|(index, &verdict)| end(profile.ramp_rate(index), verdict))
+            .collect();
+        Ramp::of(Vec::new(), &ends, &profile)
+    }
+
+    #[test]
+    fn a_ramp_the_system_ended_has_its_last_kept_step_for_knee_exactly() {
+        let ramp = ramp_of(&[Verdict::Kept, Verdict::Kept, Verdict::Saturated]);
+        assert_eq!(ramp.knee, Some(1_600.0));
+        assert!(!ramp.knee_is_lower_bound);
+        assert!(
+            ramp.stopped.starts_with("fell behind at 3200 req/s"),
+            "{}",
+            ramp.stopped
+        );
+    }
+
+    #[test]
+    fn a_ramp_the_generator_or_the_profile_ended_has_a_knee_that_is_a_lower_bound() {
+        let ramp = ramp_of(&[Verdict::Kept, Verdict::GeneratorLimited]);
+        assert_eq!(ramp.knee, Some(800.0));
+        assert!(ramp.knee_is_lower_bound);
+        assert!(ramp.stopped.contains("generator"), "{}", ramp.stopped);
+
+        let steps = Profile::of(ProfileName::Ci).ramp_max_steps;
+        let ramp = ramp_of(&vec![Verdict::Kept; steps]);
+        assert_eq!(ramp.knee, Some(12_800.0));
+        assert!(ramp.knee_is_lower_bound);
+        assert_eq!(
+            ramp.stopped,
+            "kept every step (the profile's last is step 5, at 12800 req/s)"
+        );
+    }
+
+    #[test]
+    fn a_ramp_whose_first_step_failed_has_no_knee() {
+        let ramp = ramp_of(&[Verdict::Saturated]);
+        assert_eq!(ramp.knee, None);
+        assert!(!ramp.knee_is_lower_bound);
+    }
 }

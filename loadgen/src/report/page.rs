@@ -125,7 +125,8 @@ pub fn percent(share: Option<f64>) -> String {
     }
 }
 
-/// A ramp's knee: `>= 6,872` when the generator ended the ramp.
+/// A ramp's knee: `>= 6,872` when the ramp ended before the system did (on the
+/// generator, or at its last step).
 pub fn knee(knee: Option<f64>, lower_bound: bool) -> String {
     match knee {
         Some(k) if lower_bound => format!(">= {}", number(Some(k), 0)),
