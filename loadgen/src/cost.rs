@@ -1,10 +1,13 @@
 //! What a run cost: every process of the system under test, and the generator itself,
-//! sampled from /proc (through `procfs`) at a fixed interval: CPU time (user + system)
-//! and resident memory. From the samples come the CPU spent over any stretch (read
-//! between samples) and peak and mean RSS, per process.
+//! sampled at a fixed interval: CPU time (each process's CPU-time clock, to the
+//! nanosecond) and resident memory (from /proc, through `procfs`). From the samples come
+//! the CPU spent over any stretch (read between samples) and peak and mean RSS, per
+//! process.
 
 use std::time::{Duration, Instant};
 
+use nix::time::clock_getcpuclockid;
+use nix::unistd::Pid;
 use procfs::process::Process;
 
 /// One process's CPU time and resident memory at one moment.
@@ -18,10 +21,22 @@ pub struct Reading {
 }
 
 /// Reads `pid`'s CPU time and resident memory now; `None` once it is gone.
+///
+/// The CPU time is the process's CPU-time clock (`clock_getcpuclockid`: every thread,
+/// those that ended included), in nanoseconds. /proc's `utime` and `stime` count clock
+/// ticks of 10 ms: a turn of the monolith's product page uses about a dozen, so one
+/// tick more or less moved its CPU per request by 8% (set 10, BENCHMARKS.md). They
+/// stand in only where the clock cannot be read.
 pub fn read(pid: i32) -> Option<(Duration, u64)> {
     let stat = Process::new(pid).ok()?.stat().ok()?;
-    let ticks = stat.utime + stat.stime;
-    let cpu = Duration::from_secs_f64(ticks as f64 / procfs::ticks_per_second() as f64);
+    let clock = clock_getcpuclockid(Pid::from_raw(pid)).and_then(|clock| clock.now());
+    let cpu = match clock {
+        Ok(cpu) => Duration::from(cpu),
+        Err(_) => {
+            let ticks = stat.utime + stat.stime;
+            Duration::from_secs_f64(ticks as f64 / procfs::ticks_per_second() as f64)
+        }
+    };
     Some((cpu, stat.rss * procfs::page_size()))
 }
 
@@ -207,6 +222,28 @@ mod tests {
         assert_eq!(
             mine.between(Duration::ZERO, end).readings.len(),
             mine.readings.len()
+        );
+    }
+
+    #[test]
+    fn cpu_time_is_read_finer_than_the_kernel_s_ticks() {
+        let me = std::process::id() as i32;
+        let tick = Duration::from_secs(1) / procfs::ticks_per_second() as u32;
+        let readings: Vec<Duration> = (0..3)
+            .map(|_| {
+                let mut n = 0u64;
+                for _ in 0..100_000 {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+                read(me).unwrap().0
+            })
+            .collect();
+        // Counted in ticks, every reading would be a whole number of them.
+        assert!(
+            readings
+                .iter()
+                .any(|cpu| cpu.as_nanos() % tick.as_nanos() != 0),
+            "{readings:?} are whole ticks of {tick:?}"
         );
     }
 
