@@ -13,7 +13,8 @@
 //!   are kept as the service-time view.
 //! - [`journeys`]: the shop's users (register, log in, then a weighted [`journeys::Mix`]
 //!   of browsing, cart, checkout and recommendations).
-//! - [`cost`]: CPU time and resident memory of every watched process, sampled from /proc.
+//! - [`cost`]: CPU time (each process's CPU-time clock) and resident memory (/proc) of every
+//!   watched process, sampled at a fixed interval.
 //! - [`scrape`]: the shop's own `/metrics`: requests by route, time in each component.
 //! - [`measure`]: one measurement of a deployment, summarised and judged (kept,
 //!   saturated, or limited by the generator).
