@@ -119,7 +119,7 @@ pub async fn run(
                 with_retries(
                     Retries::ONCE,
                     |m| m.verdict == Verdict::GeneratorLimited,
-                    |turn: &mut Turn| &mut turn.measurement,
+                    |turn: &mut Turn| vec![&mut turn.measurement],
                     async |again| {
                         let load = Load {
                             label: format!("diversify-{side}-{}{again}", round + 1),

@@ -83,6 +83,67 @@ pub struct Plan {
     pub profile: RateProfile,
     pub arrivals: Arrivals,
     pub seed: u64,
+    /// Other runs whose schedules start at the same instant as this one's, once every
+    /// user of each is ready; `None` when it starts alone.
+    pub together: Option<Arc<StartTogether>>,
+}
+
+/// Runs that start their schedules at one instant (see [`Plan::together`]): with the
+/// same profile, arrivals and seed, each run's sends then go at the same instants as
+/// the others'. Two loads against two deployments on one core sent that way share
+/// each moment alike; sent at independent instants, one's requests land in the middle
+/// of the other's and stretch them at random (a 0.3 ms offset scattered the time per
+/// inventory call from round to round 13 times as much as none did: BENCHMARKS.md,
+/// "Duets").
+#[derive(Debug)]
+pub struct StartTogether {
+    runs: usize,
+    arrived: Mutex<(usize, Option<Instant>)>,
+    all_arrived: Notify,
+}
+
+impl StartTogether {
+    /// For `runs` runs.
+    pub fn new(runs: usize) -> Arc<Self> {
+        Arc::new(Self {
+            runs,
+            arrived: Mutex::new((0, None)),
+            all_arrived: Notify::new(),
+        })
+    }
+
+    /// Called once per run, when its users are ready: the instant every run's schedule
+    /// starts at, a moment after the last run got ready (or after [`READY_DEADLINE`],
+    /// if one never does).
+    async fn start(&self) -> Instant {
+        let notified = self.all_arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut arrived = self.arrived.lock().unwrap_or_else(PoisonError::into_inner);
+            arrived.0 += 1;
+            if arrived.0 >= self.runs {
+                let start = *arrived.1.get_or_insert_with(soon);
+                self.all_arrived.notify_waiters();
+                return start;
+            }
+            if let Some(start) = arrived.1 {
+                return start;
+            }
+        }
+        let _ = tokio::time::timeout(READY_DEADLINE, notified).await;
+        *self
+            .arrived
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .get_or_insert_with(soon)
+    }
+}
+
+/// A schedule's start once its users are ready: a moment from now.
+fn soon() -> Instant {
+    Instant::now() + Duration::from_millis(20)
 }
 
 /// The longest the users may take to get ready before the schedule starts anyway.
@@ -112,9 +173,13 @@ struct Shared {
 impl Shared {
     /// The schedule, started a moment after the last user got ready.
     fn start_schedule(&self) -> Arc<Schedule> {
+        self.start_schedule_at(soon())
+    }
+
+    /// The schedule, started at `start` unless it already has.
+    fn start_schedule_at(&self, start: Instant) -> Arc<Schedule> {
         self.schedule
             .get_or_init(|| {
-                let start = Instant::now() + Duration::from_millis(20);
                 if let Some(announce) = self
                     .announce
                     .lock()
@@ -141,7 +206,11 @@ impl Shared {
         tokio::pin!(notified);
         notified.as_mut().enable();
         if self.ready.fetch_add(1, Ordering::SeqCst) + 1 >= self.users {
-            let schedule = self.start_schedule();
+            let start = match &self.plan.together {
+                Some(together) => together.start().await,
+                None => soon(),
+            };
+            let schedule = self.start_schedule_at(start);
             self.all_ready.notify_waiters();
             return schedule;
         }

@@ -29,11 +29,12 @@ use shop_domain::Component;
 use crate::deploy::{Build, Deployment, System};
 use crate::journeys::{Action, Mix};
 use crate::measure::{
-    Bench, LAG_TOLERANCE, Load, Measurement, Retries, Sut, Verdict, measure_during, with_retries,
+    Bench, LAG_TOLERANCE, Load, Measurement, Observed, Part, Retries, Sut, Verdict, measure_duet,
+    measure_during, with_retries,
 };
 use crate::scenarios::{Profile, journey};
 use crate::schedule::RateProfile;
-use crate::scrape::{CallTime, between, component_times};
+use crate::scrape::{ByProcess, CallTime, between, component_times};
 
 /// The interleaved scenario's load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,8 +111,16 @@ pub struct Side<'a> {
     pub build: Build,
 }
 
-/// The rounds, against `sides` (each deployment once, in the order of the first round).
-/// Returns each side's turns, in the order of `sides`.
+/// The rounds, against `sides` (each deployment once, in the order of the first round;
+/// a system's reference build right after its candidate). Returns each side's turns, in
+/// the order of `sides`.
+///
+/// The two builds of one system take their turns together, as a duet
+/// ([`crate::measure::measure_duet`]): the same load at once against each, on the same
+/// core, so that what the machine does in those seconds falls on both. Taken one after
+/// the other, seconds apart, the two builds' CPU per product page scattered by about
+/// 15% from round to round (in the eight clean runs of sets 10 and 11); at once, the
+/// same binary twice agreed within about 1% (BENCHMARKS.md, "Duets").
 ///
 /// A round in which a turn stayed limited by the generator through its retries is set
 /// aside (every turn of it marked `retried`) and a whole round measured in its place
@@ -130,23 +139,31 @@ pub async fn run(
     while round < rounds {
         round += 1;
         let before: Vec<usize> = turns.iter().map(Vec::len).collect();
-        let mut order: Vec<usize> = (0..sides.len()).collect();
+        let systems: Vec<System> = sides.iter().map(|s| s.deployment.system).collect();
+        let mut order = together(&systems);
         if round % 2 == 0 {
             order.reverse();
+            order.iter_mut().for_each(|group| group.reverse());
         }
-        for side in order {
-            let Side { deployment, build } = sides[side];
-            for &workload in Workload::of(deployment.system) {
-                let whose = build.suffix();
+        for group in order {
+            let members: Vec<Side> = group.iter().map(|&side| sides[side]).collect();
+            let names: Vec<String> = members
+                .iter()
+                .map(|side| format!("{}{}", side.deployment.system.name(), side.build.suffix()))
+                .collect();
+            for &workload in Workload::of(members[0].deployment.system) {
                 progress(
                     &format!(
-                        "round {round} of {rounds}: {}{whose} {}",
-                        deployment.system.name(),
+                        "round {round} of {rounds}: {} {}",
+                        names.join(" with "),
                         workload.name()
                     ),
                     profile.warm_up + timing.length,
                 );
-                turns[side].extend(turn(sides[side], round, workload, mix, profile, bench).await?);
+                let measured = turn(&members, round, workload, mix, profile, bench).await?;
+                for (side, found) in group.iter().zip(measured) {
+                    turns[*side].extend(found);
+                }
             }
         }
         if again_left > 0 && set_aside_if_spoiled(&mut turns, &before) {
@@ -155,6 +172,19 @@ pub async fn run(
         }
     }
     Ok(turns)
+}
+
+/// The sides measured together, as indices into the sides deploying `systems`: each
+/// run of neighbours deploying the same system (its candidate and reference builds).
+fn together(systems: &[System]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (index, system) in systems.iter().enumerate() {
+        match groups.last_mut() {
+            Some(group) if systems[group[0]] == *system => group.push(index),
+            _ => groups.push(vec![index]),
+        }
+    }
+    groups
 }
 
 /// How many spoiled rounds are measured again, at most. A disturbance of this machine
@@ -191,67 +221,108 @@ const RETRIES: Retries = Retries {
     pause: Duration::from_secs(5),
 };
 
-/// One turn, measured again when the generator, not the server, limited it
-/// ([`RETRIES`]; the attempts before the last stay, marked `retried`).
+/// One turn of `group` (one side, or a system's two builds as a duet), measured again
+/// when the generator, not the server, limited it ([`RETRIES`]; the attempts before
+/// the last stay, marked `retried`). Returns each side's attempts, in `group`'s order.
 async fn turn(
-    Side { deployment, build }: Side<'_>,
+    group: &[Side<'_>],
     round: usize,
     workload: Workload,
     mix: &Mix,
     profile: &Profile,
     bench: &Bench,
-) -> Result<Vec<Turn>> {
+) -> Result<Vec<Vec<Turn>>> {
     let timing = &profile.interleaved;
     let (rate, mix) = match workload {
         Workload::ProductPage => (timing.page_rate, Mix::only(Action::ProductPage)),
         Workload::Mix => (timing.mix_rate, mix.clone()),
     };
-    with_retries(
+    let attempts = with_retries(
         RETRIES,
         |m| m.verdict == Verdict::GeneratorLimited,
-        |turn: &mut Turn| &mut turn.measurement,
+        |sides: &mut Vec<Turn>| sides.iter_mut().map(|t| &mut t.measurement).collect(),
         async |again| {
-            let load = Load {
-                label: match build {
-                    Build::Candidate => format!("interleaved-{}-{round}{again}", workload.name()),
-                    Build::Reference => {
-                        format!("interleaved-reference-{}-{round}{again}", workload.name())
-                    }
-                },
-                profile: RateProfile::constant(rate, profile.warm_up + timing.length)
-                    .map_err(anyhow::Error::msg)?,
-                users: Profile::users_for(rate),
-                warm_up: profile.warm_up,
-                deadline: profile.deadline,
-                lag_tolerance: LAG_TOLERANCE,
+            let mut loads = Vec::new();
+            let mut suts = Vec::new();
+            let mut shoppers = Vec::new();
+            for &Side { deployment, build } in group {
+                let whose = match build {
+                    Build::Candidate => "",
+                    Build::Reference => "reference-",
+                };
+                loads.push(Load {
+                    label: format!("interleaved-{whose}{}-{round}{again}", workload.name()),
+                    profile: RateProfile::constant(rate, profile.warm_up + timing.length)
+                        .map_err(anyhow::Error::msg)?,
+                    users: Profile::users_for(rate),
+                    warm_up: profile.warm_up,
+                    deadline: profile.deadline,
+                    lag_tolerance: LAG_TOLERANCE,
+                });
+                suts.push(Sut::of(deployment).await);
+                shoppers.push(journey(mix.clone(), profile, bench.seed, None));
+            }
+            let part = |i: usize| Part {
+                sut: &suts[i],
+                journey: &shoppers[i],
+                load: &loads[i],
             };
-            let sut = Sut::of(deployment).await;
-            let shoppers = journey(mix.clone(), profile, bench.seed, None);
-            // Component times over the measured stretch: from the warm-up's end to the
-            // load's (its last answers drain within the deadline, as the CPU's do).
             let warm_up = profile.warm_up;
-            let observed = measure_during(
-                &sut,
-                shoppers,
-                &load,
-                bench,
-                profile.slo,
-                async |start: Instant| {
-                    tokio::time::sleep_until((start + warm_up).into()).await;
-                    Ok(component_times(deployment).await)
-                },
-            )
-            .await?;
-            let after = component_times(deployment).await;
-            Ok(Turn {
-                round,
-                workload,
-                measurement: observed.measurement,
-                component_times: between(&observed.beside, &after),
-            })
+            let observed: Vec<Observed<_>> = match group {
+                [one] => {
+                    let Part { sut, journey, load } = part(0);
+                    let beside = at_warm_up_end(one.deployment, warm_up);
+                    vec![
+                        measure_during(sut, journey.clone(), load, bench, profile.slo, beside)
+                            .await?,
+                    ]
+                }
+                [a, b] => {
+                    let besides = [
+                        at_warm_up_end(a.deployment, warm_up),
+                        at_warm_up_end(b.deployment, warm_up),
+                    ];
+                    measure_duet([part(0), part(1)], bench, profile.slo, besides)
+                        .await?
+                        .into()
+                }
+                _ => anyhow::bail!("a turn is of one side or of two, not {}", group.len()),
+            };
+            let mut turns = Vec::new();
+            for (side, observed) in group.iter().zip(observed) {
+                let after = component_times(side.deployment).await;
+                turns.push(Turn {
+                    round,
+                    workload,
+                    measurement: observed.measurement,
+                    component_times: between(&observed.beside, &after),
+                });
+            }
+            Ok(turns)
         },
     )
-    .await
+    .await?;
+    // By attempt, each side's; by side, each attempt's.
+    let mut by_side: Vec<Vec<Turn>> = vec![Vec::new(); group.len()];
+    for attempt in attempts {
+        for (side, turn) in by_side.iter_mut().zip(attempt) {
+            side.push(turn);
+        }
+    }
+    Ok(by_side)
+}
+
+/// Reads `deployment`'s component times at the end of a load's warm-up, once handed the
+/// load's start: with a reading after the load, they span the measured stretch (its
+/// last answers drain within the deadline, as the CPU's do).
+fn at_warm_up_end(
+    deployment: &Deployment,
+    warm_up: Duration,
+) -> impl AsyncFnOnce(Instant) -> Result<ByProcess> + '_ {
+    async move |start: Instant| {
+        tokio::time::sleep_until((start + warm_up).into()).await;
+        Ok(component_times(deployment).await)
+    }
 }
 
 #[cfg(test)]
@@ -275,6 +346,20 @@ mod tests {
             .iter()
             .map(|side| side.iter().map(|t| t.measurement.retried).collect())
             .collect()
+    }
+
+    #[test]
+    fn each_system_s_two_builds_take_their_turns_together_and_the_ceiling_alone() {
+        use System::{Ceiling, Monolith, Split};
+        assert_eq!(
+            together(&[Ceiling, Monolith, Monolith, Split, Split]),
+            [vec![0], vec![1, 2], vec![3, 4]]
+        );
+        // Without a reference build, every side alone.
+        assert_eq!(
+            together(&[Ceiling, Monolith, Split]),
+            [vec![0], vec![1], vec![2]]
+        );
     }
 
     #[test]

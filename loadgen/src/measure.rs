@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::cost::{Sampler, Series, Watched};
 use crate::deploy::Deployment;
-use crate::goose_driver::{self, GooseRun, Journey};
+use crate::goose_driver::{self, GooseRun, Journey, StartTogether};
 use crate::open_loop::Users;
 use crate::record::{Outcome, Recorder, Tally};
 use crate::schedule::{Arrivals, RateProfile, Schedule};
@@ -314,15 +314,16 @@ impl Retries {
 }
 
 /// Runs `attempt`, and again, up to `retries.times` more times after `retries.pause`
-/// each, while `retry` says its measurement does not stand (a hiccup of a shared
-/// machine should not decide a figure): every attempt but the last is kept, marked
-/// `retried`, and the last stands for them. `attempt` is handed the suffix for its
-/// label: `""`, then `"-again"`, `"-again-2"`, ...; `measurement` finds the measurement
-/// in what it returns. Every attempt is returned, in order.
+/// each, while `retry` says one of its measurements does not stand (a hiccup of a
+/// shared machine should not decide a figure): every attempt but the last is kept, its
+/// measurements marked `retried`, and the last stands for them. `attempt` is handed the
+/// suffix for its label: `""`, then `"-again"`, `"-again-2"`, ...; `measurements` finds
+/// the measurements in what it returns (two of a duet, one otherwise). Every attempt is
+/// returned, in order.
 pub async fn with_retries<T>(
     retries: Retries,
     retry: impl Fn(&Measurement) -> bool,
-    measurement: fn(&mut T) -> &mut Measurement,
+    measurements: fn(&mut T) -> Vec<&mut Measurement>,
     mut attempt: impl AsyncFnMut(&str) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut attempts = Vec::new();
@@ -336,8 +337,10 @@ pub async fn with_retries<T>(
             tokio::time::sleep(retries.pause).await;
         }
         let mut found = attempt(&suffix).await?;
-        let again = count < retries.times && retry(measurement(&mut found));
-        measurement(&mut found).retried = again;
+        let again = count < retries.times && measurements(&mut found).into_iter().any(|m| retry(m));
+        for measurement in measurements(&mut found) {
+            measurement.retried = again;
+        }
         attempts.push(found);
         if !again {
             break;
@@ -355,6 +358,31 @@ pub struct Observed<T> {
     pub beside: T,
 }
 
+/// One load against one system under test, as [`measure_during`] and
+/// [`measure_duet`] send it.
+pub struct Part<'a, J> {
+    pub sut: &'a Sut,
+    pub journey: &'a Arc<J>,
+    pub load: &'a Load,
+}
+
+// By hand: derived, they would ask `J` to be `Copy` too.
+impl<J> Clone for Part<'_, J> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<J> Copy for Part<'_, J> {}
+
+impl<J> std::fmt::Debug for Part<'_, J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Part")
+            .field("sut", &self.sut.name)
+            .field("load", &self.load.label)
+            .finish_non_exhaustive()
+    }
+}
+
 /// [`measure`], running `beside` alongside the load from the moment its schedule
 /// starts (it is handed that instant, the origin of the timeline's seconds). The load
 /// runs to its end whatever `beside` does; an error of either is the measurement's.
@@ -366,19 +394,95 @@ pub async fn measure_during<J: Journey, T>(
     slo: Slo,
     beside: impl AsyncFnOnce(Instant) -> Result<T>,
 ) -> Result<Observed<T>> {
-    let mut watched = sut.processes.clone();
-    let sut_count = watched.len();
-    watched.push(Watched {
-        name: "loadgen".to_owned(),
-        pid: std::process::id() as i32,
-    });
-    let sampler = Sampler::start(watched, SAMPLE_EVERY);
-    let sampling_started = sampler.started;
+    let part = Part {
+        sut,
+        journey: &journey,
+        load,
+    };
+    let sampler = Sampler::start(watched(&[sut]), SAMPLE_EVERY);
+    let sampled_from = sampler.started;
+    let driven = drive(part, bench, slo, None, beside).await;
+    let series = sampler.stop().await;
+    let (run, beside) = driven?;
+    let (sut_series, generator) = series.split_at(sut.processes.len().min(series.len()));
+    let requests = run.recorder.overall().requests();
+    let sampled = (sampled_from, sut_series, generator);
+    Ok(observed(part, bench, slo, run, beside, sampled, requests))
+}
 
+/// Two loads at once, each against its own system under test on the same cores (a
+/// duet): [`measure_during`] of both, from one sampling of every process. What the
+/// machine does meanwhile (its speed just then, its neighbours, how slowly an idle
+/// core wakes) falls on both within the same seconds, so a ratio of the two
+/// measurements cancels it. Both schedules start at one instant once the users of both
+/// are ready ([`StartTogether`]): with the same profile and seed, the two loads' sends
+/// go at the same instants. The generator's CPU per request counts the requests of
+/// both.
+pub async fn measure_duet<J: Journey, T, B: AsyncFnOnce(Instant) -> Result<T>>(
+    [a, b]: [Part<'_, J>; 2],
+    bench: &Bench,
+    slo: Slo,
+    [beside_a, beside_b]: [B; 2],
+) -> Result<[Observed<T>; 2]> {
+    let sampler = Sampler::start(watched(&[a.sut, b.sut]), SAMPLE_EVERY);
+    let sampled_from = sampler.started;
+    let together = StartTogether::new(2);
+    let (driven_a, driven_b) = tokio::join!(
+        drive(a, bench, slo, Some(together.clone()), beside_a),
+        drive(b, bench, slo, Some(together), beside_b)
+    );
+    let series = sampler.stop().await;
+    let ((run_a, beside_a), (run_b, beside_b)) = (driven_a?, driven_b?);
+    let (series_a, rest) = series.split_at(a.sut.processes.len().min(series.len()));
+    let (series_b, generator) = rest.split_at(b.sut.processes.len().min(rest.len()));
+    let requests = run_a.recorder.overall().requests() + run_b.recorder.overall().requests();
+    Ok([
+        observed(
+            a,
+            bench,
+            slo,
+            run_a,
+            beside_a,
+            (sampled_from, series_a, generator),
+            requests,
+        ),
+        observed(
+            b,
+            bench,
+            slo,
+            run_b,
+            beside_b,
+            (sampled_from, series_b, generator),
+            requests,
+        ),
+    ])
+}
+
+/// The processes of `suts` in order, and the generator's own last.
+fn watched(suts: &[&Sut]) -> Vec<Watched> {
+    suts.iter()
+        .flat_map(|sut| sut.processes.iter().cloned())
+        .chain([Watched {
+            name: "loadgen".to_owned(),
+            pid: std::process::id() as i32,
+        }])
+        .collect()
+}
+
+/// Runs `part`'s load (its schedule started `together` with others', if given), and
+/// `beside` from the moment its schedule starts.
+async fn drive<J: Journey, T>(
+    Part { sut, journey, load }: Part<'_, J>,
+    bench: &Bench,
+    slo: Slo,
+    together: Option<Arc<StartTogether>>,
+    beside: impl AsyncFnOnce(Instant) -> Result<T>,
+) -> Result<(GooseRun, T)> {
     let plan = goose_driver::Plan {
         profile: load.profile.clone(),
         arrivals: Arrivals::Poisson,
         seed: bench.seed,
+        together,
     };
     let users = Users {
         count: load.users,
@@ -400,7 +504,8 @@ pub async fn measure_during<J: Journey, T>(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let (announce, started) = oneshot::channel();
-    let load_run = goose_driver::run_announcing(&target, plan, users, journey, Some(announce));
+    let load_run =
+        goose_driver::run_announcing(&target, plan, users, journey.clone(), Some(announce));
     let alongside = async move {
         let start = started.await.context("the load's schedule never started")?;
         beside(start).await
@@ -408,8 +513,20 @@ pub async fn measure_during<J: Journey, T>(
     let (run, beside) = tokio::join!(load_run, alongside);
     // goose's errors carry their detail only in Debug.
     let run = run.map_err(|e| anyhow::anyhow!("running goose: {e:?}"))?;
-    let beside = beside?;
-    let series = sampler.stop().await;
+    Ok((run, beside?))
+}
+
+/// `part`'s measurement from its run and the `sut` and `generator` series sampled from
+/// `sampling_started` (the generator's CPU divided among `generator_requests`).
+fn observed<J, T>(
+    Part { load, .. }: Part<'_, J>,
+    bench: &Bench,
+    slo: Slo,
+    run: GooseRun,
+    beside: T,
+    (sampling_started, sut, generator): (Instant, &[Series], &[Series]),
+    generator_requests: u64,
+) -> Observed<T> {
     // Cost counts over the measured stretch only: not the users' logins (password
     // hashing on the server), not the warm-up, not goose's start and report.
     let measured_from = (run.start + load.warm_up).saturating_duration_since(sampling_started);
@@ -418,16 +535,23 @@ pub async fn measure_during<J: Journey, T>(
     let last_send =
         (run.start + load.profile.length()).max(run.recorder.last_sent.unwrap_or(run.start));
     let measured_to = last_send.saturating_duration_since(sampling_started);
-    let (sut, generator) = series.split_at(sut_count.min(series.len()));
     let intended =
         Schedule::intended_from(&load.profile, Arrivals::Poisson, bench.seed, load.warm_up);
     let window = (measured_from, measured_to);
-    let measurement = summarise(load, bench, slo, &run, intended, (sut, generator), window);
-    Ok(Observed {
+    let measurement = summarise(
+        load,
+        bench,
+        slo,
+        &run,
+        intended,
+        (sut, generator, generator_requests),
+        window,
+    );
+    Observed {
         measurement,
         recorder: run.recorder,
         beside,
-    })
+    }
 }
 
 fn summarise(
@@ -436,7 +560,7 @@ fn summarise(
     slo: Slo,
     run: &GooseRun,
     intended: u64,
-    (sut, generator): (&[Series], &[Series]),
+    (sut, generator, generator_requests): (&[Series], &[Series], u64),
     measured: (Duration, Duration),
 ) -> Measurement {
     let recorder: &Recorder = &run.recorder;
@@ -451,7 +575,8 @@ fn summarise(
     } else {
         recorder.late_claims as f64 / sends as f64
     };
-    let cost = cost(bench, sut, generator, measured, overall.requests());
+    let requests = (overall.requests(), generator_requests);
+    let cost = cost(bench, sut, generator, measured, requests);
     let p99 = Duration::from_nanos(overall.corrected.value_at_quantile(0.99));
 
     let mut generator_reasons = Vec::new();
@@ -601,13 +726,14 @@ fn summarise(
 }
 
 /// What each side spent between `from` and `to` (since sampling started) on the
-/// `requests` recorded there.
+/// requests recorded there: the system under test's, and the generator's (which may
+/// have sent another system's too, in a duet).
 fn cost(
     bench: &Bench,
     sut: &[Series],
     generator: &[Series],
     (from, to): (Duration, Duration),
-    requests: u64,
+    (requests, generator_requests): (u64, u64),
 ) -> Cost {
     let wall = to.saturating_sub(from).as_secs_f64().max(1e-9);
     let cpu = |series: &[Series]| {
@@ -616,8 +742,10 @@ fn cost(
             .map(|s| s.cpu_between(from, to).as_secs_f64())
             .sum::<f64>()
     };
-    let per_request =
-        |series: &[Series]| (requests > 0).then(|| cpu(series) * 1e6 / requests as f64);
+    let per = |series: &[Series], requests: u64| {
+        (requests > 0).then(|| cpu(series) * 1e6 / requests as f64)
+    };
+    let per_request = |series: &[Series]| per(series, requests);
     let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let inside: Vec<Series> = sut.iter().map(|s| s.between(from, to)).collect();
     let (peak, mean) = total_rss(&inside);
@@ -633,7 +761,7 @@ fn cost(
     }
     Cost {
         sut_cpu_us_per_request: per_request(sut),
-        generator_cpu_us_per_request: per_request(generator),
+        generator_cpu_us_per_request: per(generator, generator_requests),
         sut_cpu_utilization: cpu(sut) / wall / bench.sut_cores.max(1) as f64,
         generator_cpu_utilization: cpu(generator) / wall / bench.generator_cores.max(1) as f64,
         sut_peak_rss_mb: mb(peak),
@@ -737,7 +865,7 @@ mod tests {
         let always_limited = with_retries(
             retries,
             limited,
-            |m| m,
+            |m| vec![m],
             async |suffix| {
                 labels.push(suffix.to_owned());
                 Ok(measurement(Verdict::GeneratorLimited))
@@ -754,7 +882,7 @@ mod tests {
         let second_stands = with_retries(
             retries,
             limited,
-            |m| m,
+            |m| vec![m],
             async |_| Ok(measurement(verdicts.pop().unwrap())),
         )
         .await

@@ -501,7 +501,7 @@ pub async fn ramp(
         let tries = with_retries(
             Retries::ONCE,
             |step| step.verdict != Verdict::Kept,
-            |step| step,
+            |step| vec![step],
             async |again| {
                 progress(
                     &format!("{label} step {} at {rate:.0} req/s{again}", index + 1),
