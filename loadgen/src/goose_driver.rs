@@ -92,9 +92,9 @@ pub struct Plan {
 /// same profile, arrivals and seed, each run's sends then go at the same instants as
 /// the others'. Two loads against two deployments on one core sent that way share
 /// each moment alike; sent at independent instants, one's requests land in the middle
-/// of the other's and stretch them at random (a 0.3 ms offset scattered the time per
-/// inventory call from round to round 13 times as much as none did: BENCHMARKS.md,
-/// "Duets").
+/// of the other's and stretch them at random (`scripts/duet-probe.py`: with one side's
+/// sends 0.3 ms behind the other's, the two monoliths' time per inventory call moved
+/// 11% apart and scattered 2.7 times as much from pair to pair; BENCHMARKS.md, "Duets").
 #[derive(Debug)]
 pub struct StartTogether {
     runs: usize,

@@ -12,8 +12,11 @@
 //! when one gets slower.
 //!
 //! With a reference build (`loadgen run --reference`), its monolith and split are
-//! sides too, each beside the candidate's ([`Side`]), with the same turns: the gate
-//! then divides each build's figures by the other's of the same round.
+//! sides too ([`Side`]), and each takes its turns together with the candidate's of the
+//! same system, as a duet ([`crate::measure::measure_duet`]): the same load at both at
+//! once, on the same core, their sends at the same instants. The gate then divides
+//! each build's figures by the other's of the same turn, and what the machine did in
+//! those seconds cancels.
 //!
 //! A turn the generator limited is measured again (`RETRIES`); a round in which one
 //! stayed limited is set aside whole and measured again after the others
@@ -50,10 +53,10 @@ pub struct InterleavedTiming {
 }
 
 impl Default for InterleavedTiming {
-    /// The `ci` profile's: 6 rounds of 3 s turns at 400 req/s (about 2.5 minutes).
+    /// The `ci` profile's: 8 rounds of 3 s turns at 400 req/s.
     fn default() -> Self {
         Self {
-            rounds: 6,
+            rounds: 8,
             page_rate: 400.0,
             mix_rate: 400.0,
             length: Duration::from_secs(3),

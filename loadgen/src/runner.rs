@@ -350,8 +350,8 @@ impl Session<'_> {
     /// and all stopped in order whatever happened.
     async fn interleaved(&self) -> (Vec<(Scenario, SystemResult)>, Result<()>) {
         // The architectures first, each beside its reference: the ceiling serves a page
-        // captured from one of them. Turns go ceiling, monolith (its reference), split
-        // (its reference), and back.
+        // captured from one of them. Turns go ceiling, monolith with its reference,
+        // split with its reference, and back.
         let mut sides: Vec<(System, Build)> = Vec::new();
         for &system in &self.options.systems {
             sides.push((system, Build::Candidate));

@@ -30,10 +30,11 @@
 //! In a run with a reference build (`loadgen run --reference`), every figure above is
 //! taken of each build's turns (the ceiling's are shared), and the gate judges the
 //! candidate's over the reference's, round by round: what the change between the two
-//! builds did to it. The builds take turns seconds apart, so what drifts between runs
-//! made hours apart (the machine; in set 4, one component's process) falls on both, and
-//! a baseline of runs comparing a build with itself holds the noise of each ratio
-//! alone, near 1.
+//! builds did to it. The two builds of a system are measured at once, as a duet
+//! ([`crate::interleaved`]), so what drifts between runs made hours apart (the
+//! machine; in set 4, one component's process) and what the machine does from second
+//! to second fall on both, and a baseline of runs comparing a build with itself holds
+//! the noise of each ratio alone, near 1.
 
 use std::collections::BTreeMap;
 
