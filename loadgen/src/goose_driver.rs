@@ -94,7 +94,7 @@ pub struct Plan {
 /// each moment alike; sent at independent instants, one's requests land in the middle
 /// of the other's and stretch them at random (`scripts/duet-probe.py`: with one side's
 /// sends 0.3 ms behind the other's, the two monoliths' time per inventory call moved
-/// 11% apart and scattered 2.7 times as much from pair to pair; BENCHMARKS.md, "Duets").
+/// 12% apart and scattered 2.7 times as much from pair to pair; BENCHMARKS.md, "Duets").
 #[derive(Debug)]
 pub struct StartTogether {
     runs: usize,

@@ -121,9 +121,9 @@ pub struct Side<'a> {
 /// The two builds of one system take their turns together, as a duet
 /// ([`crate::measure::measure_duet`]): the same load at once against each, on the same
 /// core, so that what the machine does in those seconds falls on both. Taken one after
-/// the other, seconds apart, the two builds' CPU per product page scattered by about
-/// 15% from round to round (in the eight clean runs of sets 10 and 11); at once, the
-/// same binary twice agreed within about 1% (BENCHMARKS.md, "Duets").
+/// the other, seconds apart, the two builds' CPU per product page (one binary as both)
+/// scattered by 17% (monolith) and 13% (split) from round to round in the eight clean
+/// runs of sets 10 and 11; at once, by 0.4% and 0.5% (BENCHMARKS.md, "Duets").
 ///
 /// A round in which a turn stayed limited by the generator through its retries is set
 /// aside (every turn of it marked `retried`) and a whole round measured in its place
@@ -138,11 +138,11 @@ pub async fn run(
 ) -> Result<Vec<Vec<Turn>>> {
     let timing = &profile.interleaved;
     let mut turns: Vec<Vec<Turn>> = vec![Vec::new(); sides.len()];
+    let systems: Vec<System> = sides.iter().map(|s| s.deployment.system).collect();
     let (mut round, mut rounds, mut again_left) = (0, timing.rounds, SPOILED_ROUNDS_AGAIN);
     while round < rounds {
         round += 1;
         let before: Vec<usize> = turns.iter().map(Vec::len).collect();
-        let systems: Vec<System> = sides.iter().map(|s| s.deployment.system).collect();
         let mut order = together(&systems);
         if round % 2 == 0 {
             order.reverse();
