@@ -123,7 +123,8 @@ pub struct Side<'a> {
 /// core, so that what the machine does in those seconds falls on both. Taken one after
 /// the other, seconds apart, the two builds' CPU per product page (one binary as both)
 /// scattered by 17% (monolith) and 13% (split) from round to round in the eight clean
-/// runs of sets 10 and 11; at once, by 0.4% and 0.5% (BENCHMARKS.md, "Duets").
+/// runs of sets 10 and 11; at once, by 0.8% and 0.6% in the ten runs of the committed
+/// baseline (BENCHMARKS.md, "Duets").
 ///
 /// A round in which a turn stayed limited by the generator through its retries is set
 /// aside (every turn of it marked `retried`) and a whole round measured in its place
