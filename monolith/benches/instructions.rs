@@ -6,11 +6,14 @@
 //! - [`Bench`]: the monolith's shop, wired as `monolith` wires it (fault edges and
 //!   metrics included) on a temporary database, with each path called once before it is
 //!   counted, so that statements are prepared and caches warm.
-//! - One `#[library_benchmark]` per path, each counting [`CALLS`] calls: the product page
-//!   through the router, then the components it and checkout call, and token checks.
-//! - `main!`: the harness. `cargo bench -p monolith --bench instructions` needs
-//!   `gungraun-runner` of the same version as the `gungraun` crate on `PATH`, and
-//!   valgrind; `scripts/instructions.sh` installs the one and runs the gate.
+//! - The paths, one function each, and `hot_path`, which counts [`CALLS`] calls of one:
+//!   the product page through the router, the components it and checkout call, checkout
+//!   itself, and the token check. Each path is one `#[bench]` case of `hot_path`.
+//! - `main!`: the harness. `cargo bench -p monolith --bench instructions` needs valgrind
+//!   and `gungraun-runner` of the same version as the `gungraun` crate on `PATH`;
+//!   `scripts/instructions.sh` installs what is missing and judges the counts. gungraun
+//!   clears the environment of what it counts, so `SHOP_*` settings reach the shop only
+//!   as that script passes them on.
 //!
 //! The criterion benches time the same paths (`shop-components/benches/hot_paths.rs`,
 //! `product_page.rs`, `tokens.rs`); these count what the code does rather than how long
