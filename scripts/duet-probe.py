@@ -11,6 +11,7 @@ dividing A by B would see as noise.
 
     scripts/duet-probe.py seq --pairs 12
     scripts/duet-probe.py duet --pairs 12 [--offset 0.0003] [--slow-a catalog=0.1]
+        [--monolith-b target/reference/COMMIT/monolith]
 
 Both monoliths are stopped on every way out (Ctrl-C included).
 """
@@ -146,6 +147,7 @@ def main():
     parser.add_argument("--offset", type=float, default=0.0, help="B's sends this late (s)")
     parser.add_argument("--slow-a", help="SHOP_TEST_SLOWDOWN for A (e.g. catalog=0.1)")
     parser.add_argument("--monolith", default="target/release/monolith")
+    parser.add_argument("--monolith-b", help="B's binary, when not A's (e.g. a copy of it)")
     args = parser.parse_args()
     if args.pairs < 2:
         parser.error("--pairs: at least 2")
@@ -153,10 +155,11 @@ def main():
     processes = []
     try:
         with tempfile.TemporaryDirectory() as data:
-            for port, slow in zip(PORTS, (args.slow_a, None)):
+            binaries = (args.monolith, args.monolith_b or args.monolith)
+            for port, slow, binary in zip(PORTS, (args.slow_a, None), binaries):
                 env = dict(os.environ, **({"SHOP_TEST_SLOWDOWN": slow} if slow else {}))
                 processes.append(subprocess.Popen(
-                    ["taskset", "-c", "1", args.monolith, "--listen", f"127.0.0.1:{port}",
+                    ["taskset", "-c", "1", binary, "--listen", f"127.0.0.1:{port}",
                      "--data", f"{data}/{port}"],
                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             for port in PORTS:

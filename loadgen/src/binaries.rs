@@ -13,6 +13,11 @@
 //! reference as the candidate. Its binaries are copied out to
 //! `<target>/reference/<commit>/`, where the next run with that reference finds them;
 //! the first build compiles every dependency once more, later ones only what changed.
+//!
+//! A run deploys neither build from where it was found: [`Copies`] copies each into a
+//! temporary folder of its own, alike. The same code runs measurably slower from the
+//! file the linker wrote than from a copy of it (BENCHMARKS.md, "Every build from a
+//! copy"), so two builds compared in one run must come from files made the same way.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -98,6 +103,50 @@ pub fn service_binaries(explicit: Option<PathBuf>) -> Result<PathBuf> {
     };
     check_complete(&bins)?;
     Ok(bins)
+}
+
+/// The service binaries a run deploys: copies of each build's, made alike, in a
+/// temporary folder removed with it.
+///
+/// The monolith served the product page at 4-6% more CPU per request from the file the
+/// linker wrote than from a copy of that file, byte for byte the same, on the same core
+/// at the same instants (`scripts/duet-probe.py --monolith-b`); two copies differed by
+/// about 1%. A reference build is always a copy (`<target>/reference/<commit>/`), so
+/// deploying the candidate from the linker's files would charge it that difference.
+#[derive(Debug)]
+pub struct Copies {
+    /// The candidate's binaries.
+    pub candidate: PathBuf,
+    /// The reference build's, when the run has one: copies of their own even when the
+    /// reference is the tree's build.
+    pub reference: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+impl Copies {
+    /// Copies [`SERVICE_BINARIES`] from `candidate`, and from `reference` if given, each
+    /// into a folder of its own.
+    pub fn of(candidate: &Path, reference: Option<&Path>) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("loadgen-bins-")
+            .tempdir()
+            .context("making a folder for the run's binaries")?;
+        let copy = |from: &Path, name: &str| -> Result<PathBuf> {
+            let to = dir.path().join(name);
+            std::fs::create_dir(&to).with_context(|| format!("creating {}", to.display()))?;
+            for binary in SERVICE_BINARIES {
+                let source = from.join(binary);
+                std::fs::copy(&source, to.join(binary))
+                    .with_context(|| format!("copying {} to {}", source.display(), to.display()))?;
+            }
+            Ok(to)
+        };
+        Ok(Self {
+            candidate: copy(candidate, "candidate")?,
+            reference: reference.map(|from| copy(from, "reference")).transpose()?,
+            _dir: dir,
+        })
+    }
 }
 
 /// The build a run compares its own with, in the same rounds.
@@ -318,6 +367,8 @@ pub fn switch_to_release() -> Result<std::convert::Infallible> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
 
     /// A git repository holding `files`, committed; returns it and the commit.
@@ -356,6 +407,37 @@ mod tests {
         "shop-contract/src/lib.rs",
         "loadgen/src/main.rs",
     ];
+
+    #[test]
+    fn each_build_is_deployed_from_copies_of_its_own_removed_with_them() {
+        let found = tempfile::tempdir().unwrap();
+        for binary in SERVICE_BINARIES {
+            write(found.path(), binary, binary);
+        }
+        let copies = Copies::of(found.path(), Some(found.path())).unwrap();
+        let reference = copies.reference.clone().unwrap();
+        for binary in SERVICE_BINARIES {
+            let [original, candidate, referenced] = [found.path(), &copies.candidate, &reference]
+                .map(|dir| std::fs::metadata(dir.join(binary)).unwrap());
+            // The same bytes, in three files: the reference is not the candidate's file.
+            for copy in [&candidate, &referenced] {
+                assert_eq!(copy.len(), original.len());
+                assert_ne!(copy.ino(), original.ino());
+            }
+            assert_ne!(candidate.ino(), referenced.ino());
+            assert_eq!(
+                std::fs::read(copies.candidate.join(binary)).unwrap(),
+                binary.as_bytes()
+            );
+        }
+        let dir = copies.candidate.parent().unwrap().to_owned();
+        drop(copies);
+        assert!(!dir.exists(), "the copies outlived the run");
+
+        std::fs::remove_file(found.path().join("balancer")).unwrap();
+        let missing = Copies::of(found.path(), None).unwrap_err();
+        assert!(format!("{missing:#}").contains("balancer"), "{missing:#}");
+    }
 
     #[test]
     fn changes_to_tests_benches_and_the_loadgen_leave_the_services_as_they_are() {

@@ -15,7 +15,7 @@ use split::ProcessSetup;
 use split::topology::Topology;
 use tokio::sync::watch;
 
-use crate::binaries::Reference;
+use crate::binaries::{Copies, Reference};
 use crate::cgroups::{self, RunGroups};
 use crate::deploy::{Build, DeployOptions, Deployment, System, unix_ms};
 use crate::diversify;
@@ -173,8 +173,12 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<Finished> 
         timer_bias,
         goose_reports: Some(dir.join("goose")),
     };
+    // Each build runs from copies made alike, not from where it was found.
+    let reference_bins = options.reference.as_ref().map(|r| r.bins.as_path());
+    let bins = Copies::of(&options.bins, reference_bins)?;
     let session = Session {
         options: &options,
+        bins: &bins,
         bench: &bench,
         progress: &progress,
         interrupt: &interrupt,
@@ -245,6 +249,8 @@ pub async fn run(options: RunOptions, interrupt: Interrupt) -> Result<Finished> 
 /// What every deployment of one run shares.
 struct Session<'a> {
     options: &'a RunOptions,
+    /// The binaries each build is deployed from.
+    bins: &'a Copies,
     bench: &'a Bench,
     progress: &'a Progress,
     interrupt: &'a Interrupt,
@@ -263,9 +269,9 @@ impl Session<'_> {
     /// [`deploy_options`](Self::deploy_options), of `build`.
     fn deploy_build(&self, build: Build, topology: &Topology, dir_name: &str) -> DeployOptions {
         let options = self.options;
-        let bins = match (build, &options.reference) {
-            (Build::Reference, Some(reference)) => reference.bins.clone(),
-            _ => options.bins.clone(),
+        let bins = match (build, &self.bins.reference) {
+            (Build::Reference, Some(reference)) => reference.clone(),
+            _ => self.bins.candidate.clone(),
         };
         DeployOptions {
             bins,
