@@ -14,7 +14,8 @@
 # the CPU (libraries choose code by CPU feature). The baseline records all three in
 # `machine`; where they differ, the counts are shown and not judged. They also move a
 # little from run to run, because hash tables are seeded at random: TOLERANCE is set
-# from that spread (BENCHMARKS.md, "Instruction counts", with the command that measured it).
+# from that spread (BENCHMARKS.md, "Instruction counts of the hot paths", with the
+# command that measured it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
